@@ -1,0 +1,75 @@
+// The validated, normalised configuration. The YAML file (see README "Configuration") is
+// parsed and checked by load.ts/validate.ts into this shape; every duration is in
+// milliseconds, every default is filled in. The core reads only this, never YAML.
+
+export type NodeRole = 'member' | 'witness';
+
+export interface NodeConfig {
+  name: string;
+  id: number; // 1..65535, unique; also the tie-breaker order (lowest id wins a tie)
+  addr: string; // IPv4 address used for heartbeats
+  role: NodeRole; // a witness votes but never holds resources
+  votes: number; // default 1
+  mac?: string; // optional, lets one image find "which node am I" (image issue)
+}
+
+export interface HealthCheckConfig {
+  type: 'http' | 'tcp' | 'exec';
+  target: string; // URL for http, host:port for tcp, command line for exec
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+}
+
+export interface ResourceConfig {
+  name: string;
+  type: 'vip';
+  ip: string;
+  cidrNetmask: number;
+  monitorIntervalMs: number;
+  migrationThreshold: number; // 0 = never move away because of failures (Pacemaker: INFINITY)
+  failureTimeoutMs: number; // 0 = failures never expire
+  prefers: Record<string, number>; // node name -> location score
+  stickiness?: number; // overrides defaults.resource_stickiness
+  checks: HealthCheckConfig[];
+}
+
+export interface TimingConfig {
+  heartbeatIntervalMs: number;
+  nodeTimeoutMs: number;
+  // How long a holder may keep a lease after it *sent* the renewal that a majority granted,
+  // on its own clock. Granters promise for longer (see core/timing.ts).
+  leaseMs: number;
+  // Bound on the rate error of any node's monotonic clock, e.g. 0.01 = ±1 %.
+  clockDrift: number;
+  // Worst delay between the daemon deciding to drop an address and the kernel having done it.
+  releaseApplyMs: number;
+  // How late the kernel may remove an address after its valid_lft ran out.
+  kernelLifetimeSlackMs: number;
+}
+
+export interface ClusterConfig {
+  name: string;
+  authkey: string;
+  interface: string;
+  port: number;
+  profile: string; // name of the timing preset the timings came from ('lan', 'fast', ...)
+  timing: TimingConfig;
+  statusBind: string; // host:port of the HTTP status endpoint
+  stateDir: string;
+  socket: string;
+}
+
+export interface QuorumConfig {
+  expectedVotes: number;
+  twoNode: boolean;
+}
+
+export interface PihaConfig {
+  cluster: ClusterConfig;
+  nodes: NodeConfig[];
+  quorum: QuorumConfig;
+  defaults: { resourceStickiness: number };
+  resources: ResourceConfig[];
+}

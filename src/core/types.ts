@@ -1,0 +1,138 @@
+// Inputs, messages and effects of the pure cluster core.
+//
+// The core is a deterministic state machine (see core/node.ts). The driver (daemon or
+// simulator) feeds it Inputs together with a reading of the local *monotonic* clock in
+// milliseconds, and executes the Effects it returns, in order. The core never reads a
+// clock, never sleeps, never touches a socket. Node ids are the `id` of config `nodes:`.
+
+/** A lease key: `coord` (the coordinator role) or `r:<resource name>`. */
+export type LeaseKey = string;
+
+/** An attribute write in the cluster-wide last-writer-wins map (standby, move, cleanup). */
+export interface AttrEntry {
+  v: string | number | boolean | null;
+  c: number; // lamport counter
+  n: number; // writer node id (tie-breaker)
+}
+
+export interface Heartbeat {
+  t: 'hb';
+  from: number;
+  inc: number; // incarnation of the sender (grows on every restart)
+  /** The coordinator's term if the sender holds the coordinator lease right now. */
+  coord?: number;
+  /** Only from the coordinator: resource name -> node id assigned to hold it (0 = nobody). */
+  assign?: Record<string, number>;
+  /** Highest coordinator term the sender knows. */
+  term: number;
+  /** Resources whose lease the sender holds now. */
+  holds: string[];
+  /** Effective monitor fail count per resource on the sender. */
+  fails: Record<string, number>;
+  /** Cluster-wide attributes (gossiped, merged by lamport order). */
+  attrs: Record<string, AttrEntry>;
+  /** Lease requests of this round: keys the sender wants to hold or keep. */
+  req?: { round: number; keys: LeaseKey[]; coordTerm?: number };
+}
+
+export interface LeaseReply {
+  t: 'grant';
+  from: number;
+  to: number;
+  toInc: number;
+  round: number;
+  granted: LeaseKey[];
+  denied: { key: LeaseKey; holder: number; remainingMs: number }[];
+  term: number; // granter's highest coordinator term
+}
+
+export interface ReleaseMsg {
+  t: 'rel';
+  from: number;
+  inc: number;
+  round: number; // releases every grant to the sender up to this round
+  keys: LeaseKey[];
+}
+
+export interface LeaveMsg {
+  t: 'leave';
+  from: number;
+  inc: number;
+}
+
+export type Message = Heartbeat | LeaseReply | ReleaseMsg | LeaveMsg;
+
+export type Command =
+  | { op: 'standby'; node: string; on: boolean }
+  | { op: 'move'; resource: string; node: string }
+  | { op: 'clear'; resource: string }
+  | { op: 'cleanup'; resource: string };
+
+export type Input =
+  | { kind: 'tick' }
+  | { kind: 'message'; msg: Message }
+  /** Result of the driver's monitor of a resource this node holds (address present, link up, checks). */
+  | { kind: 'monitor'; resource: string; ok: boolean; reason?: string }
+  | { kind: 'command'; id: number; cmd: Command }
+  /** Clean stop: release everything, tell the peers, then the driver may exit. */
+  | { kind: 'shutdown' }
+  /** Fencing hook: `node` is confirmed powered off (or its watchdog deadline has passed). */
+  | { kind: 'fenced'; node: number };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type Effect =
+  | { kind: 'send'; to: number; msg: Message }
+  /**
+   * Add the VIP and announce it. `validLftSec` is the kernel-side lifetime (null = forever,
+   * only in profiles too fast for whole-second lifetimes). The driver must skip the effect
+   * if its monotonic clock is already past `notAfter`: a stalled driver must not hand the
+   * kernel a lifetime computed before the stall.
+   */
+  | { kind: 'acquire'; resource: string; validLftSec: number | null; notAfter: number; term: number }
+  /** Extend the kernel lifetime of a VIP this node holds; same `notAfter` rule. */
+  | { kind: 'refresh'; resource: string; validLftSec: number; notAfter: number }
+  /** Remove the VIP. The driver completes it before executing any later effect. */
+  | { kind: 'release'; resource: string; reason: string }
+  | { kind: 'log'; level: LogLevel; event: string; fields: Record<string, unknown> }
+  | { kind: 'reply'; id: number; ok: boolean; message: string }
+  /** Persist the node's durable state (attributes) atomically. */
+  | { kind: 'persist'; state: PersistedState };
+
+export interface PersistedState {
+  attrs: Record<string, AttrEntry>;
+  lamport: number;
+}
+
+export type NodeState = 'online' | 'offline' | 'standby';
+export type ResourceState = 'started' | 'stopped' | 'starting';
+
+export interface CoreStatus {
+  node: { id: number; name: string };
+  quorate: boolean;
+  votes: number;
+  expectedVotes: number;
+  quorumVotes: number;
+  coordinator: { id: number; name: string; term: number } | null;
+  term: number;
+  nodes: {
+    id: number;
+    name: string;
+    role: 'member' | 'witness';
+    state: NodeState;
+    lastSeenMs: number | null; // age of the last heartbeat; null = never seen
+  }[];
+  resources: {
+    name: string;
+    ip: string;
+    cidrNetmask: number;
+    state: ResourceState;
+    holder: string | null;
+    assignedTo: string | null;
+    failCount: number; // on this node
+    failCounts: Record<string, number>; // every node's as last heard
+    leaseRemainingMs: number | null; // on this node, when it holds it
+  }[];
+  attrs: Record<string, AttrEntry>;
+  distrustingSelf: boolean;
+}
