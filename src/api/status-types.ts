@@ -1,0 +1,90 @@
+// Shapes the daemon exposes to the outside: the HTTP status endpoint (`/status`,
+// `/metrics`) and the local control socket the CLI talks to. Types only: the daemon fills
+// them in from the core's `CoreStatus` plus its own counters.
+
+import type { Command, CoreStatus } from '../core/types.ts';
+
+/** Host facts for `/status`; sampled in the background (see system-info.ts), never per request. */
+export interface SystemFacts {
+  hostname: string;
+  uptimeSec: number;
+  load1: number;
+  load5: number;
+  load15: number;
+  memTotalBytes: number;
+  memAvailableBytes: number;
+  /** null where the board exposes no sensor (most x86 VMs). */
+  cpuTempC: number | null;
+}
+
+/** What the split-brain protection does and does not promise, stated to the operator. */
+export interface SafetyInfo {
+  mode: 'lease';
+  /** True when VIPs are added with a kernel valid_lft, so a stalled daemon loses them anyway. */
+  kernelLifetime: boolean;
+  covers: string[];
+  doesNotCover: string[];
+}
+
+export type NodeStatus = CoreStatus['nodes'][number];
+export type ResourceStatus = CoreStatus['resources'][number];
+
+export interface DaemonStatus {
+  cluster: string;
+  version: string;
+  node: { id: number; name: string };
+  quorate: boolean;
+  votes: number;
+  expectedVotes: number;
+  quorumVotes: number;
+  coordinator: CoreStatus['coordinator'];
+  term: number;
+  profile: string;
+  safety: SafetyInfo;
+  nodes: NodeStatus[];
+  resources: ResourceStatus[];
+  system: SystemFacts;
+}
+
+/**
+ * What the daemon hands the status server: `system` may be left out, the server fills it
+ * from its cache (a full `DaemonStatus` is accepted too; its `system` is then replaced).
+ */
+export type DaemonStatusInput = Omit<DaemonStatus, 'system'> & { system?: SystemFacts };
+
+/** Point-in-time values for `/metrics`. Counters are totals since the daemon started. */
+export interface MetricsSnapshot {
+  quorate: boolean;
+  nodesOnline: number;
+  votes: number;
+  expectedVotes: number;
+  /** One entry per configured resource; `held` = this node has the address now. */
+  vips: { resource: string; ip: string; held: boolean }[];
+  /** Resource name -> this node's effective monitor fail count. */
+  resourceFailCounts: Record<string, number>;
+  failoversTotal: number;
+  packetsReceivedTotal: number;
+  packetsSentTotal: number;
+  /** Reason (e.g. 'auth', 'replay', 'malformed') -> count. */
+  packetsRejectedTotal: Record<string, number>;
+  /** Peer node name -> last measured heartbeat round trip, in seconds. */
+  heartbeatRttSeconds: Record<string, number>;
+  /** This node is the coordinator. */
+  coordinator: boolean;
+  term: number;
+  loopLagSeconds: number;
+  /** Defaults to process.memoryUsage.rss() at render time when left out. */
+  residentMemoryBytes?: number;
+}
+
+export type ControlRequest =
+  | { op: 'ping' }
+  | { op: 'version' }
+  | { op: 'status' }
+  | { op: 'command'; cmd: Command };
+
+export interface ControlResponse {
+  ok: boolean;
+  message?: string;
+  data?: unknown;
+}

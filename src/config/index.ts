@@ -1,0 +1,9 @@
+// Public API of the configuration module.
+
+export type { ConfigError, ConfigResult } from './errors.ts';
+export { formatErrors } from './errors.ts';
+export { parseDuration, formatDuration } from './duration.ts';
+export { parseConfig, loadConfigFile, DEFAULT_CONFIG_PATH } from './load.ts';
+export { resolveLocalNode, localAddresses, localMacs, type IdentityOpts } from './identity.ts';
+export { PROFILES, DEFAULT_PROFILE } from './profiles.ts';
+export type * from './types.ts';

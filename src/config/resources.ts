@@ -1,0 +1,130 @@
+// The resources: list and defaults: section, and the rules linking resources to nodes.
+
+import type { Issues } from './errors.ts';
+import { readChecks } from './checks.ts';
+import { checkIPv4, checkName } from './formats.ts';
+import type { NodeDraft } from './nodes.ts';
+import { indexPath, keyPath } from './path.ts';
+import { describe, isMapping, Section } from './read.ts';
+import { DEFAULTS, DEFAULTS_KEYS, RESOURCE_KEYS, RESOURCE_TYPES } from './schema.ts';
+import { closest } from './suggest.ts';
+import type { ResourceConfig } from './types.ts';
+
+export type ResourceDraft = Partial<ResourceConfig> | null;
+
+export function readDefaults(issues: Issues, raw: unknown): { resourceStickiness: number } {
+  if (raw === undefined) return { resourceStickiness: DEFAULTS.resourceStickiness };
+  const s = Section.open(issues, raw, 'defaults', 'defaults:', DEFAULTS_KEYS);
+  const v = s?.int('resource_stickiness', { example: 'resource_stickiness: 100' });
+  return { resourceStickiness: v ?? DEFAULTS.resourceStickiness };
+}
+
+export function readResources(issues: Issues, raw: unknown): ResourceDraft[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    issues.add('resources', `must be a list of resources (lines starting with -, each with at least name: and ip:), not ${describe(raw)}`);
+    return [];
+  }
+  const drafts = raw.map((item, i) => readResource(issues, item, indexPath('resources', i)));
+  checkUnique(issues, drafts);
+  return drafts;
+}
+
+function readResource(issues: Issues, raw: unknown, path: string): ResourceDraft {
+  const s = Section.open(issues, raw, path, 'this resource', RESOURCE_KEYS);
+  if (!s) return null;
+  const r: Partial<ResourceConfig> = {
+    name: s.string('name', { required: true, example: 'name: kubernetes_api', check: (v) => checkName(v, 'kubernetes_api') }),
+    type: s.oneOf('type', RESOURCE_TYPES, { example: 'type: vip', what: 'resource type' }) ?? 'vip',
+    ip: s.string('ip', { required: true, example: 'ip: 192.168.0.150', check: (v) => checkIPv4(v, '192.168.0.150') }),
+    cidrNetmask: s.int('cidr_netmask', { example: 'cidr_netmask: 32', min: 0, max: 32, what: 'a prefix length 0-32' }) ?? DEFAULTS.cidrNetmask,
+    monitorIntervalMs: s.duration('monitor_interval', { example: 'monitor_interval: 5s' }) ?? DEFAULTS.monitorIntervalMs,
+    migrationThreshold:
+      s.int('migration_threshold', { example: 'migration_threshold: 3', min: 0, what: 'a non-negative whole number (0 = never move because of failures)' }) ??
+      DEFAULTS.migrationThreshold,
+    failureTimeoutMs: s.duration('failure_timeout', { example: 'failure_timeout: 60s', min: 0 }) ?? DEFAULTS.failureTimeoutMs,
+    prefers: readPrefers(s),
+    checks: readChecks(issues, s.nested('checks'), s.pathOf('checks')),
+  };
+  const stickiness = s.int('resource_stickiness', { example: 'resource_stickiness: 100' });
+  if (stickiness !== undefined) r.stickiness = stickiness;
+  return r;
+}
+
+/** Location scores: node name -> integer (negative = avoid). Names are checked later
+ *  against the nodes, in checkAgainstNodes. */
+function readPrefers(s: Section): Record<string, number> {
+  const raw = s.nested('prefers');
+  const out: Record<string, number> = {};
+  if (raw === undefined) return out;
+  const path = s.pathOf('prefers');
+  if (!isMapping(raw)) {
+    s.issues.add(path, `must be a mapping of node name: score, like prefers: { worker0: 50 }, not ${describe(raw)}`);
+    return out;
+  }
+  for (const [name, score] of Object.entries(raw)) {
+    if (typeof score === 'number' && Number.isSafeInteger(score)) {
+      out[name] = score;
+    } else {
+      s.issues.add(keyPath(path, name), `the score must be a whole number (negative to avoid the node), not ${describe(score)}`);
+    }
+  }
+  return out;
+}
+
+function checkUnique(issues: Issues, drafts: ResourceDraft[]): void {
+  const fields = [
+    ['name', 'resource names must be unique'],
+    ['ip', 'two resources cannot share one virtual IP'],
+  ] as const;
+  for (const [field, why] of fields) {
+    const seen = new Map<string, number>();
+    drafts.forEach((r, i) => {
+      const v = r?.[field];
+      if (v === undefined) return;
+      const first = seen.get(v);
+      if (first === undefined) seen.set(v, i);
+      else issues.add(`resources[${i}].${field}`, `${JSON.stringify(v)} is already used by resources[${first}] (${why})`);
+    });
+  }
+}
+
+/** Rules between resources and nodes: VIPs are not node addresses, prefers names real
+ *  member nodes, and somebody can hold the resources. */
+export function checkAgainstNodes(issues: Issues, resources: ResourceDraft[], nodes: NodeDraft[]): void {
+  const byAddr = new Map<string, number>();
+  const byName = new Map<string, NonNullable<NodeDraft>>();
+  nodes.forEach((n, i) => {
+    if (n?.addr !== undefined && !byAddr.has(n.addr)) byAddr.set(n.addr, i);
+    if (n?.name !== undefined && !byName.has(n.name)) byName.set(n.name, n);
+  });
+  const names = [...byName.keys()];
+  // A name that could not be read might be the one prefers means: don't guess then.
+  const allNamed = nodes.length > 0 && nodes.every((n) => n?.name !== undefined);
+  resources.forEach((r, i) => {
+    if (!r) return;
+    const path = indexPath('resources', i);
+    const nodeIndex = r.ip === undefined ? undefined : byAddr.get(r.ip);
+    if (nodeIndex !== undefined) {
+      issues.add(
+        `${path}.ip`,
+        `${r.ip} is the address of node ${nodes[nodeIndex]?.name ?? '?'} (nodes[${nodeIndex}].addr); a virtual IP must be a free address that no machine uses, or failover would take that node's own address away`,
+      );
+    }
+    for (const name of Object.keys(r.prefers ?? {})) {
+      const p = keyPath(`${path}.prefers`, name);
+      const node = byName.get(name);
+      if (!node) {
+        if (!allNamed) continue;
+        const guess = closest(name, names);
+        issues.add(p, `no node named ${JSON.stringify(name)} in nodes:${guess ? ` (did you mean ${guess}?)` : ` (nodes are: ${names.join(', ')})`}`);
+      } else if (node.role === 'witness') {
+        issues.add(p, `${name} is a witness (role: witness), and a witness never holds resources; remove it from prefers`);
+      }
+    }
+  });
+  const readable = nodes.length > 0 && nodes.every((n) => n !== null && n.role !== undefined);
+  if (resources.length > 0 && readable && nodes.every((n) => n!.role === 'witness')) {
+    issues.add('nodes', 'every node is a witness, so no node can hold the resources (make at least one node role: member, the default)');
+  }
+}

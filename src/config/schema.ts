@@ -1,0 +1,53 @@
+// The keys the YAML file may use, section by section, and the defaults for optional ones.
+// Unknown keys are errors (not ignored) because a misspelt key would otherwise silently
+// fall back to a default, e.g. a mistyped node_timeout leaving a 1 s timeout on Wi-Fi.
+
+export const TOP_KEYS = ['cluster', 'nodes', 'quorum', 'defaults', 'resources'] as const;
+
+export const CLUSTER_KEYS = [
+  'name', 'authkey', 'interface', 'port', 'profile', 'heartbeat_interval', 'node_timeout',
+  'lease_time', 'clock_drift', 'status_bind', 'state_dir', 'socket',
+] as const;
+
+export const NODE_KEYS = ['name', 'id', 'addr', 'votes', 'mac', 'role'] as const;
+export const NODE_ROLES = ['member', 'witness'] as const;
+
+export const QUORUM_KEYS = ['expected_votes', 'two_node'] as const;
+
+export const DEFAULTS_KEYS = ['resource_stickiness'] as const;
+
+export const RESOURCE_KEYS = [
+  'name', 'type', 'ip', 'cidr_netmask', 'monitor_interval', 'migration_threshold',
+  'failure_timeout', 'prefers', 'resource_stickiness', 'checks',
+] as const;
+export const RESOURCE_TYPES = ['vip'] as const;
+
+export const CHECK_TYPES = ['http', 'tcp', 'exec'] as const;
+export type CheckType = (typeof CHECK_TYPES)[number];
+export const CHECK_COMMON_KEYS = ['type', 'interval', 'timeout', 'rise', 'fall'] as const;
+export const CHECK_TYPE_KEYS: Record<CheckType, readonly string[]> = {
+  http: ['url'],
+  tcp: ['host', 'port'],
+  exec: ['command'],
+};
+
+export const DEFAULTS = {
+  authkey: '/etc/piha/authkey',
+  interface: 'eth0',
+  port: 5405, // corosync's port, familiar to Pacemaker users
+  statusBind: '0.0.0.0:9405',
+  stateDir: '/var/lib/piha',
+  socket: '/run/piha/piha.sock',
+  votes: 1,
+  resourceStickiness: 100,
+  cidrNetmask: 32, // a VIP is one address; /32 adds no route to the table
+  monitorIntervalMs: 5_000,
+  migrationThreshold: 3,
+  failureTimeoutMs: 0, // failures never expire unless asked
+  check: { intervalMs: 5_000, timeoutMs: 2_000, rise: 2, fall: 3 },
+} as const;
+
+/** Smallest heartbeat period: Pi timers and networks are not precise below a few ms. */
+export const MIN_HEARTBEAT_MS = 5;
+/** clock_drift above 10 % means a broken clock, not drift. */
+export const MAX_CLOCK_DRIFT = 0.1;

@@ -1,0 +1,206 @@
+// Majority leases, both sides.
+//
+// Granter: promises each key to at most one node at a time, for `promiseMs` from when it
+// received the request. It forgets nothing it promised while running, and after a restart it
+// grants nothing until any promise it may have made has run out (the quiet period).
+//
+// Holder: counts a lease from the time it *sent* the request round a granter answered.
+// Its lease ends at the latest time t such that the granters whose grants reach t form a
+// quorum — the quorum-th order statistic of (sendTime(round granted by g) + leaseMs).
+// See core/timing.ts for why this ends before every promise in that quorum.
+
+import type { LeaseKey } from './types.ts';
+import { isQuorate, type VoteTable } from './quorum.ts';
+
+export const COORD_KEY: LeaseKey = 'coord';
+export const resourceKey = (name: string): LeaseKey => `r:${name}`;
+
+/** (incarnation, round) pairs order a node's requests across its restarts. */
+function after(inc1: number, round1: number, inc2: number, round2: number): boolean {
+  return inc1 > inc2 || (inc1 === inc2 && round1 > round2);
+}
+
+interface Promised {
+  to: number;
+  inc: number;
+  round: number;
+  until: number;
+}
+
+export interface Denial {
+  key: LeaseKey;
+  holder: number; // 0 = nobody (quiet period or a stale term)
+  remainingMs: number;
+}
+
+export class Granter {
+  private promises = new Map<LeaseKey, Promised>();
+  /** `${key}|${node}` -> the newest (inc, round) that node released the key at. */
+  private released = new Map<string, { inc: number; round: number }>();
+  /** The last request we denied per key: granted at once when the key is released. */
+  private waiting = new Map<LeaseKey, { from: number; inc: number; round: number; at: number }>();
+  coordTerm = 0;
+  coordTermOwner = 0;
+
+  constructor(
+    private readonly promiseMs: () => number,
+    public quietUntil: number,
+  ) {}
+
+  holderOf(key: LeaseKey, now: number): number {
+    const p = this.promises.get(key);
+    return p && now < p.until ? p.to : 0;
+  }
+
+  /** Decide one key of a request. */
+  private decide(
+    key: LeaseKey,
+    from: number,
+    inc: number,
+    round: number,
+    coordTerm: number | undefined,
+    now: number,
+  ): Denial | null | 'stale' {
+    const rel = this.released.get(`${key}|${from}`);
+    if (rel && !after(inc, round, rel.inc, rel.round)) return 'stale';
+    if (now < this.quietUntil) return { key, holder: 0, remainingMs: this.quietUntil - now };
+    const p = this.promises.get(key);
+    if (p && now < p.until && p.to !== from) return { key, holder: p.to, remainingMs: p.until - now };
+    if (key === COORD_KEY) {
+      const t = coordTerm ?? 0;
+      const ok = t > this.coordTerm || (t === this.coordTerm && this.coordTermOwner === from);
+      if (!ok) return { key, holder: 0, remainingMs: 0 };
+      this.coordTerm = t;
+      this.coordTermOwner = from;
+    }
+    const keep = p && p.to === from && after(p.inc, p.round, inc, round) ? p : null;
+    this.promises.set(key, {
+      to: from,
+      inc: keep ? keep.inc : inc,
+      round: keep ? keep.round : round,
+      until: now + this.promiseMs(),
+    });
+    return null;
+  }
+
+  request(
+    from: number,
+    inc: number,
+    round: number,
+    keys: LeaseKey[],
+    coordTerm: number | undefined,
+    now: number,
+  ): { granted: LeaseKey[]; denied: Denial[] } {
+    const granted: LeaseKey[] = [];
+    const denied: Denial[] = [];
+    for (const key of keys) {
+      const d = this.decide(key, from, inc, round, coordTerm, now);
+      if (d === null) {
+        granted.push(key);
+        const w = this.waiting.get(key);
+        if (w && w.from === from) this.waiting.delete(key);
+      } else if (d !== 'stale') {
+        denied.push(d);
+        if (d.holder !== 0) this.waiting.set(key, { from, inc, round, at: now });
+      }
+    }
+    return { granted, denied };
+  }
+
+  /**
+   * The holder released keys (after it removed the address). Returns requests that were
+   * waiting for those keys and are now granted, so the driver can answer them at once:
+   * this is what makes a planned switchover near-instant.
+   */
+  release(
+    from: number,
+    inc: number,
+    round: number,
+    keys: LeaseKey[],
+    now: number,
+    freshMs: number,
+  ): { key: LeaseKey; to: number; inc: number; round: number }[] {
+    const handed: { key: LeaseKey; to: number; inc: number; round: number }[] = [];
+    for (const key of keys) {
+      const id = `${key}|${from}`;
+      const prev = this.released.get(id);
+      if (!prev || after(inc, round, prev.inc, prev.round)) this.released.set(id, { inc, round });
+      const p = this.promises.get(key);
+      if (p && p.to === from && !after(p.inc, p.round, inc, round)) {
+        this.promises.delete(key);
+        const w = this.waiting.get(key);
+        if (w && now - w.at <= freshMs && key !== COORD_KEY) {
+          this.waiting.delete(key);
+          if (this.decide(key, w.from, w.inc, w.round, undefined, now) === null) handed.push({ key, ...w, to: w.from });
+        }
+      }
+    }
+    return handed;
+  }
+
+  /** Fencing hook: `node` is confirmed off; nothing it was promised is held any more. */
+  fenced(node: number): LeaseKey[] {
+    const cleared: LeaseKey[] = [];
+    for (const [key, p] of this.promises) {
+      if (p.to === node) {
+        this.promises.delete(key);
+        cleared.push(key);
+      }
+    }
+    return cleared;
+  }
+}
+
+export class LeaseTracker {
+  private sendTimes = new Map<number, number>(); // round -> local send time
+  private keysOfRound = new Map<number, Set<LeaseKey>>();
+  private grants = new Map<LeaseKey, Map<number, number>>(); // key -> granter -> round
+  private floor = new Map<LeaseKey, number>(); // grants at or below this round don't count
+
+  constructor(private readonly leaseMs: number) {}
+
+  sent(round: number, keys: LeaseKey[], now: number): void {
+    this.sendTimes.set(round, now);
+    this.keysOfRound.set(round, new Set(keys));
+    // Rounds older than a lease can no longer extend anything.
+    for (const [r, t] of this.sendTimes) {
+      if (now - t > this.leaseMs) {
+        this.sendTimes.delete(r);
+        this.keysOfRound.delete(r);
+      }
+    }
+  }
+
+  grant(key: LeaseKey, granter: number, round: number): boolean {
+    if (!this.keysOfRound.get(round)?.has(key)) return false;
+    if (round <= (this.floor.get(key) ?? 0)) return false;
+    let m = this.grants.get(key);
+    if (!m) this.grants.set(key, (m = new Map()));
+    if ((m.get(granter) ?? 0) < round) m.set(granter, round);
+    return true;
+  }
+
+  /** Local time the lease on `key` ends (-Infinity if no quorum ever granted it). */
+  leaseEnd(key: LeaseKey, votes: VoteTable): number {
+    const m = this.grants.get(key);
+    if (!m) return -Infinity;
+    const ends: [number, number][] = [];
+    for (const [g, r] of m) {
+      const t = this.sendTimes.get(r);
+      if (t !== undefined) ends.push([g, t + this.leaseMs]);
+    }
+    ends.sort((a, b) => b[1] - a[1]);
+    const set: number[] = [];
+    for (const [g, end] of ends) {
+      set.push(g);
+      if (isQuorate(votes, set)) return end;
+    }
+    return -Infinity;
+  }
+
+  /** Forget every grant of `key` up to `round` (we released it). */
+  drop(key: LeaseKey, round: number): void {
+    this.grants.delete(key);
+    this.floor.set(key, Math.max(this.floor.get(key) ?? 0, round));
+  }
+}

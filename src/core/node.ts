@@ -1,0 +1,808 @@
+// The cluster core of one node: a deterministic state machine.
+//
+//   const core = new Core({ config, self, incarnation, seed, now, persisted });
+//   const effects = core.step(input, now);   // execute effects in order
+//   core.nextWakeup()                         // when to step({kind:'tick'}) next, at the latest
+//
+// `now` is the node's monotonic clock in ms. Nothing here reads a clock, a socket or the OS.
+// Effect ordering contract: a `release` must be complete before any later effect runs (the
+// `rel` messages that follow it let other nodes acquire the address).
+
+import type { PihaConfig, NodeConfig, ResourceConfig } from '../config/types.ts';
+import type {
+  Command,
+  CoreStatus,
+  Effect,
+  Heartbeat,
+  Input,
+  LeaseKey,
+  LeaseReply,
+  LogLevel,
+  Message,
+  PersistedState,
+  ReleaseMsg,
+} from './types.ts';
+import { deriveTiming, kernelLifetime, type DerivedTiming } from './timing.ts';
+import { isQuorate, quorumVotes, votesOf, type VoteTable } from './quorum.ts';
+import { COORD_KEY, Granter, LeaseTracker, resourceKey } from './leases.ts';
+import { AttrMap, cleanupKey, moveKey, standbyKey } from './attrs.ts';
+import { FailCounts } from './failures.ts';
+import { place, type PlacementInput } from './placement.ts';
+import { Rng } from './rng.ts';
+
+export interface CoreOptions {
+  config: PihaConfig;
+  self: number; // node id
+  incarnation: number; // grows on every restart of this node
+  seed: number;
+  now: number;
+  persisted?: PersistedState;
+  /** Extra wait before a silent holder's lease may be taken (watchdog mode), ms. */
+  fenceWaitMs?: number;
+}
+
+interface Peer {
+  lastHeard: number; // -Infinity = never / left
+  inc: number;
+  holds: Set<string>;
+  fails: Record<string, number>;
+}
+
+type ResState = 'idle' | 'acquiring' | 'held';
+
+interface Res {
+  cfg: ResourceConfig;
+  state: ResState;
+  lastRefresh: number;
+  retryAt: number;
+}
+
+export class Core {
+  readonly cfg: PihaConfig;
+  readonly self: NodeConfig;
+  readonly timing: DerivedTiming;
+  private readonly votes: VoteTable;
+  private readonly inc: number;
+  private readonly rng: Rng;
+  private readonly granter: Granter;
+  private readonly tracker: LeaseTracker;
+  private readonly attrs: AttrMap;
+  private readonly fails = new FailCounts();
+  private readonly peers = new Map<number, Peer>();
+  private readonly res = new Map<string, Res>();
+  private readonly byName = new Map<string, NodeConfig>();
+  private readonly byId = new Map<number, NodeConfig>();
+  private readonly startedAt: number;
+
+  private round = 0;
+  private lastHbAt = -Infinity;
+  private urgent = true;
+  private lastStepAt: number;
+  private distrustUntil = -Infinity;
+  private shuttingDown = false;
+
+  /** Highest coordinator term seen anywhere. */
+  private term = 0;
+  /** The coordinator we believe in (another node, or ourselves). */
+  private coord: { id: number; term: number; lastHeard: number } | null = null;
+  private assignment: { term: number; map: Record<string, number> } = { term: 0, map: {} };
+  private campaignTerm = 0;
+  private campaignAt = Infinity;
+  private campaignStartedAt = -Infinity;
+  private campaigning = false;
+  /** Peers seen asking for the coordinator lease, and when: a lower id goes first. */
+  private candidatesSeen = new Map<number, number>();
+  private coordRetryAt = 0;
+  private iAmCoord = false;
+  private assignedSince = new Map<string, { node: number; since: number }>();
+  private banned = new Map<string, Map<number, number>>(); // resource -> node -> until
+  private cleanupsApplied = new Map<string, number>();
+  private wasQuorate = false;
+
+  private out: Effect[] = [];
+
+  constructor(o: CoreOptions) {
+    this.cfg = o.config;
+    const me = o.config.nodes.find((n) => n.id === o.self);
+    if (!me) throw new Error(`core: node id ${o.self} is not in the configuration`);
+    this.self = me;
+    for (const n of o.config.nodes) {
+      this.byName.set(n.name, n);
+      this.byId.set(n.id, n);
+      if (n.id !== o.self) this.peers.set(n.id, { lastHeard: -Infinity, inc: 0, holds: new Set(), fails: {} });
+    }
+    this.timing = deriveTiming(o.config.cluster.timing, o.fenceWaitMs ?? 0);
+    this.votes = {
+      votes: new Map(o.config.nodes.map((n) => [n.id, n.votes])),
+      expected: o.config.quorum.expectedVotes,
+      twoNode: o.config.quorum.twoNode,
+    };
+    this.inc = o.incarnation;
+    this.rng = new Rng(o.seed);
+    const promise = () => this.timing.promiseMs + this.timing.fenceWaitMs;
+    // Quiet period: promises made before a crash are forgotten, so wait them out.
+    this.granter = new Granter(promise, o.now + promise());
+    this.tracker = new LeaseTracker(this.timing.leaseMs);
+    this.attrs = new AttrMap(o.self);
+    if (o.persisted) {
+      this.attrs.merge(o.persisted.attrs);
+      this.attrs.lamport = Math.max(this.attrs.lamport, o.persisted.lamport);
+    }
+    for (const r of o.config.resources) this.res.set(r.name, { cfg: r, state: 'idle', lastRefresh: -Infinity, retryAt: 0 });
+    for (const r of o.config.resources) {
+      const g = this.attrs.get(cleanupKey(r.name));
+      if (typeof g === 'number') this.cleanupsApplied.set(r.name, g);
+    }
+    this.startedAt = o.now;
+    this.lastStepAt = o.now;
+    this.campaignAt = o.now + this.timing.nodeTimeoutMs + this.rank() * this.timing.heartbeatMs;
+  }
+
+  /** Effects to run at start, before any step: a VIP left by a previous run is not ours. */
+  startEffects(): Effect[] {
+    const out: Effect[] = [];
+    for (const r of this.res.values()) out.push({ kind: 'release', resource: r.cfg.name, reason: 'start-up: not holding a lease yet' });
+    out.push(this.logEffect('info', 'node_started', { incarnation: this.inc, quietMs: this.granter.quietUntil - this.startedAt }));
+    return out;
+  }
+
+  step(input: Input, now: number): Effect[] {
+    this.out = [];
+    this.noteStall(now);
+    switch (input.kind) {
+      case 'tick':
+        break;
+      case 'message':
+        this.onMessage(input.msg, now);
+        break;
+      case 'monitor':
+        this.onMonitor(input.resource, input.ok, input.reason, now);
+        break;
+      case 'command':
+        this.onCommand(input.id, input.cmd, now);
+        break;
+      case 'shutdown':
+        this.onShutdown(now);
+        break;
+      case 'fenced':
+        this.onFenced(input.node, now);
+        break;
+    }
+    if (!this.shuttingDown) this.drive(now);
+    this.lastStepAt = now;
+    return this.out;
+  }
+
+  /** The latest time the driver must call step({kind:'tick'}) again. */
+  nextWakeup(): number {
+    if (this.shuttingDown) return Infinity;
+    // Only deadlines still ahead count: one already passed was handled by the last step.
+    const after = this.lastStepAt;
+    let t = this.lastHbAt + this.timing.heartbeatMs;
+    const consider = (x: number) => {
+      if (x > after && x < t) t = x;
+    };
+    for (const r of this.res.values()) {
+      if (r.state === 'held') consider(this.tracker.leaseEnd(resourceKey(r.cfg.name), this.votes) - this.timing.releaseMarginMs);
+      else if (r.state === 'acquiring') consider(r.retryAt);
+    }
+    consider(this.coordRetryAt);
+    if (!this.coord && !this.iAmCoord) consider(this.campaignAt);
+    if (this.iAmCoord) consider(this.tracker.leaseEnd(COORD_KEY, this.votes));
+    return t;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  private noteStall(now: number): void {
+    // A node whose own loop ran late (GC pause, SD-card stall) distrusts itself before it
+    // accuses its peers (memberlist's awareness): their silence may be our own lateness.
+    const gap = now - this.lastStepAt;
+    if (gap > this.timing.nodeTimeoutMs / 2) {
+      this.distrustUntil = now + this.timing.nodeTimeoutMs;
+      this.log('warn', 'local_stall', { stalledMs: gap });
+    }
+  }
+
+  private onMessage(msg: Message, now: number): void {
+    if (!this.byId.has(msg.from) || msg.from === this.self.id) return;
+    switch (msg.t) {
+      case 'hb':
+        return this.onHeartbeat(msg, now);
+      case 'grant':
+        return this.onGrant(msg, now);
+      case 'rel':
+        return this.onRelease(msg, now);
+      case 'leave':
+        return this.onLeave(msg.from, msg.inc, now);
+    }
+  }
+
+  private onHeartbeat(hb: Heartbeat, now: number): void {
+    const p = this.peers.get(hb.from)!;
+    const wasOnline = this.isOnline(hb.from, now);
+    if (hb.inc < p.inc) return; // from an earlier incarnation, delayed: ignore
+    if (hb.inc > p.inc && p.inc !== 0) this.log('info', 'node_restarted', { node: this.nameOf(hb.from), incarnation: hb.inc });
+    p.inc = hb.inc;
+    p.lastHeard = now;
+    p.holds = new Set(hb.holds);
+    p.fails = hb.fails;
+    if (!wasOnline) this.log('info', 'node_up', { node: this.nameOf(hb.from) });
+    this.noteTerm(hb.term, now);
+    if (hb.req?.keys.includes(COORD_KEY) && hb.coord === undefined) this.candidatesSeen.set(hb.from, now);
+    if (hb.coord !== undefined && hb.coord >= this.term) {
+      this.term = hb.coord;
+      if (!this.coord || this.coord.id !== hb.from || this.coord.term !== hb.coord) {
+        this.log('info', 'coordinator', { node: this.nameOf(hb.from), term: hb.coord });
+      }
+      this.coord = { id: hb.from, term: hb.coord, lastHeard: now };
+      if (hb.assign && hb.coord >= this.assignment.term) this.assignment = { term: hb.coord, map: hb.assign };
+      if (this.iAmCoord && hb.coord > this.campaignTerm) this.stepDown('a newer coordinator exists', now);
+    }
+    const changed = this.attrs.merge(hb.attrs);
+    if (changed.length) this.onAttrsChanged(changed, now);
+    if (hb.req) {
+      const { granted, denied } = this.granter.request(hb.from, hb.inc, hb.req.round, hb.req.keys, hb.req.coordTerm, now);
+      const reply: LeaseReply = {
+        t: 'grant',
+        from: this.self.id,
+        to: hb.from,
+        toInc: hb.inc,
+        round: hb.req.round,
+        granted,
+        denied,
+        term: Math.max(this.term, this.granter.coordTerm),
+      };
+      this.send(hb.from, reply);
+    }
+  }
+
+  private onGrant(g: LeaseReply, now: number): void {
+    if (g.to !== this.self.id || g.toInc !== this.inc) return;
+    this.noteTerm(g.term, now);
+    for (const key of g.granted) this.tracker.grant(key, g.from, g.round);
+    for (const d of g.denied) {
+      // Retry when the promise blocking us runs out, rather than at the next heartbeat.
+      const at = d.remainingMs > 0 ? now + d.remainingMs + 1 : 0;
+      if (d.key === COORD_KEY) {
+        if (g.term >= this.campaignTerm && this.campaigning) this.campaignTerm = g.term + 1;
+        if (at) this.coordRetryAt = this.coordRetryAt > now ? Math.min(this.coordRetryAt, at) : at;
+      } else {
+        const r = this.res.get(d.key.slice(2));
+        if (r && r.state === 'acquiring' && at) r.retryAt = r.retryAt > now ? Math.min(r.retryAt, at) : at;
+      }
+    }
+  }
+
+  private onRelease(m: ReleaseMsg, now: number): void {
+    const handed = this.granter.release(m.from, m.inc, m.round, m.keys, now, 2 * this.timing.heartbeatMs);
+    for (const h of handed) {
+      this.send(h.to, {
+        t: 'grant',
+        from: this.self.id,
+        to: h.to,
+        toInc: h.inc,
+        round: h.round,
+        granted: [h.key],
+        denied: [],
+        term: Math.max(this.term, this.granter.coordTerm),
+      });
+    }
+  }
+
+  private onLeave(from: number, inc: number, now: number): void {
+    const p = this.peers.get(from)!;
+    if (inc < p.inc) return;
+    p.lastHeard = -Infinity;
+    p.holds.clear();
+    this.log('info', 'node_left', { node: this.nameOf(from) });
+    if (this.coord?.id === from) {
+      this.coord = null;
+      this.campaignAt = now + this.rank() * (this.timing.heartbeatMs / 4);
+    }
+    this.urgent = true;
+  }
+
+  private onMonitor(resource: string, ok: boolean, reason: string | undefined, now: number): void {
+    const r = this.res.get(resource);
+    if (!r || ok || r.state !== 'held') return;
+    this.fails.record(resource, now);
+    const count = this.fails.count(resource, now, r.cfg.failureTimeoutMs);
+    this.log('warn', 'monitor_failed', { resource, reason: reason ?? 'unknown', failCount: count, migrationThreshold: r.cfg.migrationThreshold });
+    // Recover in place (re-add the address); once the fail count reaches the migration
+    // threshold the coordinator places the resource elsewhere.
+    const end = this.tracker.leaseEnd(resourceKey(resource), this.votes);
+    this.emitAcquire(r, end, now, 'recover after monitor failure');
+    this.urgent = true;
+  }
+
+  private onCommand(id: number, cmd: Command, now: number): void {
+    const reply = (ok: boolean, message: string): void => {
+      this.out.push({ kind: 'reply', id, ok, message });
+    };
+    if (!this.quorate(now)) return reply(false, 'this node is not in a partition with quorum: cluster-wide changes need quorum');
+    const node = 'node' in cmd ? this.byName.get(cmd.node) : undefined;
+    if ('node' in cmd && !node) return reply(false, `unknown node "${cmd.node}" (nodes: ${[...this.byName.keys()].join(', ')})`);
+    if ('resource' in cmd && !this.res.has(cmd.resource)) {
+      return reply(false, `unknown resource "${cmd.resource}" (resources: ${[...this.res.keys()].join(', ') || 'none'})`);
+    }
+    switch (cmd.op) {
+      case 'standby':
+        this.attrs.set(standbyKey(cmd.node), cmd.on);
+        reply(true, cmd.on ? `${cmd.node} is in standby: its resources move away` : `${cmd.node} is no longer in standby`);
+        break;
+      case 'move':
+        if (node!.role !== 'member') return reply(false, `${cmd.node} is a witness and never holds resources`);
+        this.attrs.set(moveKey(cmd.resource), node!.id);
+        reply(true, `${cmd.resource} moves to ${cmd.node} (a location constraint; remove it with: piha resource clear ${cmd.resource})`);
+        break;
+      case 'clear':
+        this.attrs.set(moveKey(cmd.resource), null);
+        reply(true, `removed the move constraint of ${cmd.resource}`);
+        break;
+      case 'cleanup': {
+        const g = this.attrs.get(cleanupKey(cmd.resource));
+        this.attrs.set(cleanupKey(cmd.resource), (typeof g === 'number' ? g : 0) + 1);
+        this.applyCleanups([cleanupKey(cmd.resource)]);
+        reply(true, `cleaned up ${cmd.resource}: fail counts reset on every node`);
+        break;
+      }
+    }
+    this.persist();
+    this.log('info', 'command', { ...cmd });
+    this.urgent = true;
+  }
+
+  private onShutdown(now: number): void {
+    this.shuttingDown = true;
+    const keys: LeaseKey[] = [];
+    for (const r of this.res.values()) {
+      if (r.state !== 'idle') {
+        if (r.state === 'held') this.out.push({ kind: 'release', resource: r.cfg.name, reason: 'shutdown' });
+        r.state = 'idle';
+        keys.push(resourceKey(r.cfg.name));
+      }
+    }
+    if (this.iAmCoord) keys.push(COORD_KEY);
+    this.iAmCoord = false;
+    const round = ++this.round;
+    for (const key of keys) this.tracker.drop(key, round);
+    for (const id of this.peers.keys()) {
+      if (keys.length) this.send(id, { t: 'rel', from: this.self.id, inc: this.inc, round, keys });
+      this.send(id, { t: 'leave', from: this.self.id, inc: this.inc });
+    }
+    this.log('info', 'shutdown', { released: keys });
+    void now;
+  }
+
+  private onFenced(node: number, now: number): void {
+    const cleared = this.granter.fenced(node);
+    const p = this.peers.get(node);
+    if (p) {
+      p.lastHeard = -Infinity;
+      p.holds.clear();
+    }
+    this.log('warn', 'node_fenced', { node: this.nameOf(node), clearedPromises: cleared });
+    this.urgent = true;
+    void now;
+  }
+
+  // ---------------------------------------------------------------- the loop
+
+  private drive(now: number): void {
+    const quorate = this.quorate(now);
+    if (quorate !== this.wasQuorate) {
+      this.log(quorate ? 'info' : 'warn', quorate ? 'quorum_gained' : 'quorum_lost', { votes: this.visibleVotes(now), quorum: quorumVotes(this.votes) });
+      this.wasQuorate = quorate;
+    }
+    this.expireCoordinator(now);
+    this.expireLeases(now);
+    if (this.iAmCoord) this.coordinate(now);
+    this.followAssignment(now);
+    this.maybeCampaign(now);
+    const retryDue =
+      (this.coordRetryAt > 0 && now >= this.coordRetryAt) ||
+      [...this.res.values()].some((r) => r.state === 'acquiring' && r.retryAt > 0 && now >= r.retryAt);
+    if (this.urgent || retryDue || now >= this.lastHbAt + this.timing.heartbeatMs) this.heartbeat(now);
+    this.takeGrantedLeases(now);
+  }
+
+  private expireCoordinator(now: number): void {
+    if (this.iAmCoord) {
+      const end = this.tracker.leaseEnd(COORD_KEY, this.votes);
+      if (now >= end) this.stepDown('coordinator lease ran out', now);
+      return;
+    }
+    if (this.coord && !this.isOnline(this.coord.id, now)) {
+      this.log('warn', 'coordinator_lost', { node: this.nameOf(this.coord.id), term: this.coord.term });
+      this.coord = null;
+      this.campaignAt = now + this.rank() * this.timing.heartbeatMs + this.rng.int(0, this.timing.heartbeatMs / 2);
+    }
+    if (!this.coord && this.campaignAt === Infinity) this.campaignAt = now + this.rank() * this.timing.heartbeatMs;
+  }
+
+  /** A higher term exists: a coordinator that learns of it steps down, as in Raft. */
+  private noteTerm(t: number, now: number): void {
+    if (t <= this.term) return;
+    this.term = t;
+    if (this.iAmCoord && t > this.campaignTerm) this.stepDown(`term ${t} is newer than ours`, now);
+  }
+
+  private stepDown(reason: string, now: number): void {
+    this.iAmCoord = false;
+    if (this.coord?.id === this.self.id) this.coord = null;
+    this.dropCoordKey(now);
+    this.log('warn', 'coordinator_step_down', { reason, term: this.campaignTerm });
+    this.campaignAt = now + this.timing.heartbeatMs + this.rng.int(0, this.timing.heartbeatMs);
+  }
+
+  /** Give back the coordinator lease (or a campaign's partial grants) so others can win. */
+  private dropCoordKey(now: number): void {
+    const round = ++this.round;
+    this.tracker.drop(COORD_KEY, round);
+    this.granter.release(this.self.id, this.inc, round, [COORD_KEY], now, 0);
+    for (const id of this.peers.keys()) this.send(id, { t: 'rel', from: this.self.id, inc: this.inc, round, keys: [COORD_KEY] });
+    this.campaignStartedAt = -Infinity;
+    this.campaigning = false;
+    this.coordRetryAt = 0;
+  }
+
+  private expireLeases(now: number): void {
+    for (const r of this.res.values()) {
+      if (r.state !== 'held') continue;
+      const end = this.tracker.leaseEnd(resourceKey(r.cfg.name), this.votes);
+      if (now >= end - this.timing.releaseMarginMs) {
+        this.releaseResource(r, now, this.quorate(now) ? 'lease not renewed by a majority' : 'lost quorum');
+      }
+    }
+  }
+
+  private maybeCampaign(now: number): void {
+    if (this.iAmCoord || this.coord) {
+      if (this.campaigning) this.dropCoordKey(now);
+      return;
+    }
+    const H = this.timing.heartbeatMs;
+    // Only the lowest-id candidate we hear campaigns; the others wait, which avoids split votes.
+    const lower = [...this.candidatesSeen].some(([id, at]) => id < this.self.id && now - at <= 2 * H && this.isOnline(id, now));
+    const quorate = this.quorate(now);
+    if (this.campaigning) {
+      if (!quorate || lower) {
+        this.dropCoordKey(now);
+        this.campaignAt = now + H;
+      } else if (now - this.campaignStartedAt > this.timing.promiseMs + 3 * H) {
+        // A split vote (candidates each holding part of the grants and renewing them) is
+        // broken by giving up after a promise's length and retrying after a random backoff.
+        this.log('info', 'campaign_retry', { term: this.campaignTerm });
+        this.dropCoordKey(now);
+        this.campaignAt = now + this.rng.int(H, 4 * H);
+      }
+      return;
+    }
+    if (now < this.campaignAt || !quorate || lower) return;
+    this.campaigning = true;
+    this.campaignStartedAt = now;
+    if (this.campaignTerm <= this.term) this.campaignTerm = this.term + 1;
+    this.urgent = true;
+  }
+
+  private wantedKeys(): LeaseKey[] {
+    const keys: LeaseKey[] = [];
+    if (this.iAmCoord || this.campaigning) keys.push(COORD_KEY);
+    for (const r of this.res.values()) if (r.state !== 'idle') keys.push(resourceKey(r.cfg.name));
+    return keys;
+  }
+
+  private heartbeat(now: number): void {
+    this.urgent = false;
+    this.lastHbAt = now;
+    const keys = this.wantedKeys();
+    let req: Heartbeat['req'];
+    if (keys.length) {
+      const round = ++this.round;
+      const coordTerm = keys.includes(COORD_KEY) ? this.campaignTerm : undefined;
+      req = { round, keys, ...(coordTerm !== undefined ? { coordTerm } : {}) };
+      this.tracker.sent(round, keys, now);
+      // Our own vote: the local granter answers at once, under the same rules as for peers.
+      const own = this.granter.request(this.self.id, this.inc, round, keys, coordTerm, now);
+      for (const k of own.granted) this.tracker.grant(k, this.self.id, round);
+      for (const r of this.res.values()) if (r.state === 'acquiring' && r.retryAt <= now) r.retryAt = 0;
+      if (this.coordRetryAt <= now) this.coordRetryAt = 0;
+    }
+    const hb: Heartbeat = {
+      t: 'hb',
+      from: this.self.id,
+      inc: this.inc,
+      term: this.term,
+      holds: [...this.res.values()].filter((r) => r.state === 'held').map((r) => r.cfg.name),
+      fails: this.failMap(now),
+      attrs: this.attrs.entries,
+      ...(this.iAmCoord ? { coord: this.campaignTerm, assign: this.assignment.map } : {}),
+      ...(req ? { req } : {}),
+    };
+    for (const id of this.peers.keys()) this.send(id, hb);
+  }
+
+  /** Turn grants into holdings: become coordinator, add addresses, refresh lifetimes. */
+  private takeGrantedLeases(now: number): void {
+    if (this.campaigning && !this.iAmCoord && !this.coord) {
+      const end = this.tracker.leaseEnd(COORD_KEY, this.votes);
+      if (now < end) {
+        this.iAmCoord = true;
+        this.campaigning = false;
+        this.campaignStartedAt = -Infinity;
+        this.term = Math.max(this.term, this.campaignTerm);
+        this.coord = { id: this.self.id, term: this.campaignTerm, lastHeard: now };
+        this.campaignAt = Infinity;
+        this.log('info', 'coordinator_elected', { term: this.campaignTerm });
+        this.coordinate(now);
+        this.urgent = true;
+      }
+    }
+    for (const r of this.res.values()) {
+      if (r.state === 'idle') continue;
+      const end = this.tracker.leaseEnd(resourceKey(r.cfg.name), this.votes);
+      if (now >= end - this.timing.releaseMarginMs) continue;
+      if (r.state === 'acquiring') {
+        if (this.emitAcquire(r, end, now, 'assigned by the coordinator')) {
+          r.state = 'held';
+          this.urgent = true;
+        }
+      } else if (this.timing.kernelLifetime && now - r.lastRefresh >= this.timing.refreshEveryMs) {
+        const k = kernelLifetime(this.timing, end, now);
+        if (k) {
+          this.out.push({ kind: 'refresh', resource: r.cfg.name, validLftSec: k.validLftSec, notAfter: k.notAfter });
+          r.lastRefresh = now;
+        }
+      }
+    }
+  }
+
+  private emitAcquire(r: Res, leaseEnd: number, now: number, why: string): boolean {
+    if (now >= leaseEnd - this.timing.releaseMarginMs) return false;
+    let validLftSec: number | null = null;
+    let notAfter = leaseEnd - this.timing.releaseMarginMs;
+    if (this.timing.kernelLifetime) {
+      const k = kernelLifetime(this.timing, leaseEnd, now);
+      if (!k) return false; // wait for a fresher grant that leaves room for the kernel lifetime
+      validLftSec = k.validLftSec;
+      notAfter = k.notAfter;
+    }
+    this.out.push({ kind: 'acquire', resource: r.cfg.name, validLftSec, notAfter, term: this.assignment.term });
+    r.lastRefresh = now;
+    this.log('info', 'vip_acquired', { resource: r.cfg.name, ip: r.cfg.ip, why, term: this.assignment.term, leaseMs: Math.round(leaseEnd - now) });
+    return true;
+  }
+
+  private releaseResource(r: Res, now: number, reason: string): void {
+    const wasHeld = r.state === 'held';
+    r.state = 'idle';
+    r.retryAt = 0;
+    const key = resourceKey(r.cfg.name);
+    const round = ++this.round;
+    this.tracker.drop(key, round);
+    // Order matters: the address is gone before the peers learn they may take it.
+    if (wasHeld) this.out.push({ kind: 'release', resource: r.cfg.name, reason });
+    for (const id of this.peers.keys()) this.send(id, { t: 'rel', from: this.self.id, inc: this.inc, round, keys: [key] });
+    this.granter.release(this.self.id, this.inc, round, [key], now, 0);
+    if (wasHeld) this.log('warn', 'vip_released', { resource: r.cfg.name, ip: r.cfg.ip, reason });
+    this.urgent = true;
+  }
+
+  private followAssignment(now: number): void {
+    const coordLive = this.iAmCoord || (this.coord !== null && this.isOnline(this.coord.id, now));
+    for (const r of this.res.values()) {
+      const assigned = this.assignment.map[r.cfg.name];
+      const mine = coordLive && assigned === this.self.id && this.self.role === 'member';
+      if (r.state === 'idle' && mine && this.quorate(now)) {
+        r.state = 'acquiring';
+        r.retryAt = 0;
+        this.urgent = true;
+      } else if (r.state === 'acquiring' && !mine) {
+        this.releaseResource(r, now, 'no longer assigned here');
+      } else if (r.state === 'held' && coordLive && assigned !== undefined && assigned !== this.self.id) {
+        this.releaseResource(r, now, assigned ? `moved to ${this.nameOf(assigned)} by the coordinator` : 'stopped by the coordinator');
+      }
+    }
+  }
+
+  /** Coordinator duty: decide placement and publish it (in every heartbeat). */
+  private coordinate(now: number): void {
+    const online = new Set<number>([this.self.id]);
+    for (const id of this.peers.keys()) if (this.isOnline(id, now)) online.add(id);
+    const standby = new Set<number>();
+    for (const n of this.cfg.nodes) if (this.attrs.get(standbyKey(n.name)) === true) standby.add(n.id);
+    const failCounts = new Map<number, Record<string, number>>([[this.self.id, this.failMap(now)]]);
+    const holders = new Map<string, number>();
+    for (const [id, p] of this.peers) {
+      if (!online.has(id)) continue;
+      failCounts.set(id, p.fails);
+      for (const h of p.holds) holders.set(h, id);
+    }
+    for (const r of this.res.values()) if (r.state === 'held') holders.set(r.cfg.name, this.self.id);
+    const moves = new Map<string, number>();
+    for (const r of this.res.values()) {
+      const m = this.attrs.get(moveKey(r.cfg.name));
+      if (typeof m === 'number') moves.set(r.cfg.name, m);
+    }
+    const banned = new Map<string, Set<number>>();
+    for (const [name, m] of this.banned) {
+      const s = new Set<number>();
+      for (const [id, until] of m) if (now < until) s.add(id);
+      banned.set(name, s);
+    }
+    const input: PlacementInput = {
+      nodes: this.cfg.nodes,
+      online,
+      standby,
+      failCounts,
+      holders,
+      moves,
+      banned,
+      defaultStickiness: this.cfg.defaults.resourceStickiness,
+    };
+    const placed = place(this.cfg.resources, input);
+    const map: Record<string, number> = {};
+    for (const [name, id] of placed) {
+      map[name] = id;
+      // A node assigned a resource that does not take it in time is passed over for a while
+      // (e.g. it cannot reach a majority although we hear it).
+      const since = this.assignedSince.get(name);
+      if (!since || since.node !== id) this.assignedSince.set(name, { node: id, since: now });
+      else if (id && holders.get(name) !== id && now - since.since > this.acquireTimeout()) {
+        const m = this.banned.get(name) ?? new Map<number, number>();
+        m.set(id, now + 3 * this.acquireTimeout());
+        this.banned.set(name, m);
+        this.log('warn', 'acquire_timeout', { resource: name, node: this.nameOf(id) });
+        this.assignedSince.delete(name);
+      }
+    }
+    const prev = this.assignment.map;
+    const changed = Object.keys(map).some((k) => prev[k] !== map[k]) || this.assignment.term !== this.campaignTerm;
+    if (changed) {
+      for (const [k, v] of Object.entries(map)) {
+        if (prev[k] !== v) this.log('info', 'placement', { resource: k, node: v ? this.nameOf(v) : null, term: this.campaignTerm });
+      }
+      this.assignment = { term: this.campaignTerm, map };
+      this.urgent = true;
+    }
+  }
+
+  private acquireTimeout(): number {
+    return this.timing.promiseMs + this.timing.fenceWaitMs + this.timing.nodeTimeoutMs + 4 * this.timing.heartbeatMs;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private onAttrsChanged(keys: string[], now: number): void {
+    this.applyCleanups(keys);
+    this.persist();
+    for (const k of keys) this.log('info', 'attribute', { key: k, value: this.attrs.get(k) });
+    this.urgent = true;
+    void now;
+  }
+
+  private applyCleanups(keys: string[]): void {
+    for (const k of keys) {
+      if (!k.startsWith('cleanup:')) continue;
+      const name = k.slice('cleanup:'.length);
+      const g = this.attrs.get(k);
+      if (typeof g === 'number' && g > (this.cleanupsApplied.get(name) ?? 0)) {
+        this.cleanupsApplied.set(name, g);
+        this.fails.reset(name);
+        for (const m of this.banned.values()) m.clear();
+      }
+    }
+  }
+
+  private persist(): void {
+    this.out.push({ kind: 'persist', state: { attrs: { ...this.attrs.entries }, lamport: this.attrs.lamport } });
+  }
+
+  private failMap(now: number): Record<string, number> {
+    const m: Record<string, number> = {};
+    for (const r of this.res.values()) {
+      const c = this.fails.count(r.cfg.name, now, r.cfg.failureTimeoutMs);
+      if (c) m[r.cfg.name] = c;
+    }
+    return m;
+  }
+
+  isOnline(id: number, now: number): boolean {
+    if (id === this.self.id) return true;
+    const p = this.peers.get(id);
+    if (!p) return false;
+    const grace = now < this.distrustUntil ? this.timing.nodeTimeoutMs : 0;
+    return now - p.lastHeard <= this.timing.nodeTimeoutMs + grace;
+  }
+
+  private visibleVotes(now: number): number {
+    return votesOf(this.votes, this.cfg.nodes.filter((n) => this.isOnline(n.id, now)).map((n) => n.id));
+  }
+
+  quorate(now: number): boolean {
+    return isQuorate(this.votes, this.cfg.nodes.filter((n) => this.isOnline(n.id, now)).map((n) => n.id));
+  }
+
+  /** Our position among the nodes we see, lowest id first: spaces out campaigns. */
+  private rank(): number {
+    return this.cfg.nodes.filter((n) => n.id < this.self.id).length;
+  }
+
+  private nameOf(id: number): string {
+    return this.byId.get(id)?.name ?? `#${id}`;
+  }
+
+  private send(to: number, msg: Message): void {
+    this.out.push({ kind: 'send', to, msg });
+  }
+
+  private logEffect(level: LogLevel, event: string, fields: Record<string, unknown>): Effect {
+    return { kind: 'log', level, event, fields: { node: this.self.name, ...fields } };
+  }
+
+  private log(level: LogLevel, event: string, fields: Record<string, unknown>): void {
+    this.out.push(this.logEffect(level, event, fields));
+  }
+
+  // ---------------------------------------------------------------- observation
+
+  holding(resource: string): boolean {
+    return this.res.get(resource)?.state === 'held';
+  }
+
+  isCoordinator(): boolean {
+    return this.iAmCoord;
+  }
+
+  status(now: number): CoreStatus {
+    const quorate = this.quorate(now);
+    const holderOf = (name: string): number | null => {
+      if (this.res.get(name)?.state === 'held') return this.self.id;
+      for (const [id, p] of this.peers) if (this.isOnline(id, now) && p.holds.has(name)) return id;
+      return null;
+    };
+    const coordLive = this.iAmCoord || (this.coord !== null && this.isOnline(this.coord.id, now));
+    return {
+      node: { id: this.self.id, name: this.self.name },
+      quorate,
+      votes: this.visibleVotes(now),
+      expectedVotes: this.votes.expected,
+      quorumVotes: quorumVotes(this.votes),
+      coordinator: coordLive && this.coord ? { id: this.coord.id, name: this.nameOf(this.coord.id), term: this.coord.term } : null,
+      term: this.term,
+      nodes: this.cfg.nodes.map((n) => {
+        const online = this.isOnline(n.id, now);
+        const standby = this.attrs.get(standbyKey(n.name)) === true;
+        const p = this.peers.get(n.id);
+        return {
+          id: n.id,
+          name: n.name,
+          role: n.role,
+          state: !online ? 'offline' : standby ? 'standby' : 'online',
+          lastSeenMs: n.id === this.self.id ? 0 : p && p.lastHeard > -Infinity ? Math.round(now - p.lastHeard) : null,
+        };
+      }),
+      resources: [...this.res.values()].map((r) => {
+        const h = holderOf(r.cfg.name);
+        const assigned = coordLive ? this.assignment.map[r.cfg.name] : undefined;
+        const end = this.tracker.leaseEnd(resourceKey(r.cfg.name), this.votes);
+        const failCounts: Record<string, number> = { [this.self.name]: this.fails.count(r.cfg.name, now, r.cfg.failureTimeoutMs) };
+        for (const [id, p] of this.peers) if (p.fails[r.cfg.name]) failCounts[this.nameOf(id)] = p.fails[r.cfg.name];
+        return {
+          name: r.cfg.name,
+          ip: r.cfg.ip,
+          cidrNetmask: r.cfg.cidrNetmask,
+          state: h !== null ? 'started' : assigned ? 'starting' : 'stopped',
+          holder: h !== null ? this.nameOf(h) : null,
+          assignedTo: assigned ? this.nameOf(assigned) : null,
+          failCount: failCounts[this.self.name] ?? 0,
+          failCounts,
+          leaseRemainingMs: r.state === 'held' ? Math.max(0, Math.round(end - now)) : null,
+        };
+      }),
+      attrs: { ...this.attrs.entries },
+      distrustingSelf: now < this.distrustUntil,
+    };
+  }
+}

@@ -1,0 +1,54 @@
+// Where each resource should run, decided by the coordinator, in Pacemaker's terms:
+// score(node) = location preference + stickiness (only on the node that holds it now)
+//             + INFINITY-ish for a `move` target; nodes that are offline, in standby,
+// witnesses, or at/over the migration threshold for this resource are not eligible.
+// Ties go to the lowest node id, so every coordinator decides the same way.
+
+import type { ResourceConfig, NodeConfig } from '../config/types.ts';
+
+export const MOVE_SCORE = 1_000_000;
+
+export interface PlacementInput {
+  nodes: NodeConfig[];
+  online: Set<number>; // includes the coordinator itself
+  standby: Set<number>;
+  failCounts: Map<number, Record<string, number>>; // node id -> resource -> fail count
+  holders: Map<string, number>; // resource -> node id holding it now
+  moves: Map<string, number>; // resource -> node id it was moved to (pcs resource move)
+  banned: Map<string, Set<number>>; // resource -> nodes that recently failed to acquire it
+  defaultStickiness: number;
+}
+
+export function eligible(r: ResourceConfig, n: NodeConfig, p: PlacementInput): boolean {
+  if (n.role !== 'member') return false;
+  if (!p.online.has(n.id) || p.standby.has(n.id)) return false;
+  if (p.banned.get(r.name)?.has(n.id)) return false;
+  const fails = p.failCounts.get(n.id)?.[r.name] ?? 0;
+  return !(r.migrationThreshold > 0 && fails >= r.migrationThreshold);
+}
+
+export function score(r: ResourceConfig, n: NodeConfig, p: PlacementInput): number {
+  let s = r.prefers[n.name] ?? 0;
+  if (p.holders.get(r.name) === n.id) s += r.stickiness ?? p.defaultStickiness;
+  if (p.moves.get(r.name) === n.id) s += MOVE_SCORE;
+  return s;
+}
+
+/** The node each resource should be on (0 = nowhere eligible). */
+export function place(resources: ResourceConfig[], p: PlacementInput): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of resources) {
+    let best = 0;
+    let bestScore = -Infinity;
+    for (const n of [...p.nodes].sort((a, b) => a.id - b.id)) {
+      if (!eligible(r, n, p)) continue;
+      const s = score(r, n, p);
+      if (s > bestScore) {
+        best = n.id;
+        bestScore = s;
+      }
+    }
+    out.set(r.name, best);
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+// Timing rules derived from the configured timings. Every safety margin lives here, so the
+// argument in README "Design notes" can be checked against one file.
+//
+// Notation: L = leaseMs (holder side, local clock), ρ = clockDrift (every monotonic clock runs
+// at a rate within [1-ρ, 1+ρ] of real time), S = kernelLifetimeSlackMs, A = releaseApplyMs.
+//
+// 1. A holder counts its lease from the moment it *sent* the request that was granted:
+//    it holds until sendTime + L on its own clock, i.e. at most L/(1-ρ) real time after the send.
+// 2. A granter promises not to grant the key to anyone else for P = L·(1+ρ)/(1-ρ) (+1 ms
+//    rounding) on its clock, counted from when it *received* the request (after the send):
+//    at least P/(1+ρ) = L/(1-ρ) real time. So the holder's lease ends, in real time, no later
+//    than the promise of every granter in its majority.
+// 3. The holder drops the address at sendTime + L - A (its clock); dropping takes ≤ A.
+// 4. The kernel backstop: when refreshing the address lifetime at local time t with valid_lft
+//    V whole seconds, the kernel removes the address by t + V·1000 + S (S covers the ≤250 ms
+//    rounding of devinet.c's check_lifetime timer and the command's own latency). The core
+//    picks V = floor((leaseEnd - t - S)/1000) and forbids applying it after
+//    notAfter = leaseEnd - S - V·1000, so a killed or frozen daemon's address is gone before
+//    its lease ends — hence before any promise ends, hence before anyone else may acquire.
+// 5. Startup: a (re)started node grants nothing for P + W (W = watchdog wait, 0 in lease
+//    mode): it may have granted promises before it crashed that it no longer remembers.
+
+import type { TimingConfig } from '../config/types.ts';
+
+export interface DerivedTiming {
+  heartbeatMs: number;
+  nodeTimeoutMs: number;
+  leaseMs: number;
+  promiseMs: number;
+  releaseMarginMs: number;
+  kernelSlackMs: number;
+  /** true when the lease is long enough for a whole-second kernel lifetime (V ≥ 1). */
+  kernelLifetime: boolean;
+  /** Minimum spacing of kernel lifetime refreshes. */
+  refreshEveryMs: number;
+  /** Extra wait before a lost holder's promise ends (watchdog mode adds the watchdog timeout). */
+  fenceWaitMs: number;
+}
+
+export function deriveTiming(t: TimingConfig, fenceWaitMs = 0): DerivedTiming {
+  const rho = t.clockDrift;
+  const promiseMs = Math.ceil((t.leaseMs * (1 + rho)) / (1 - rho)) + 1;
+  return {
+    heartbeatMs: t.heartbeatIntervalMs,
+    nodeTimeoutMs: t.nodeTimeoutMs,
+    leaseMs: t.leaseMs,
+    promiseMs,
+    releaseMarginMs: t.releaseApplyMs,
+    kernelSlackMs: t.kernelLifetimeSlackMs,
+    kernelLifetime: t.leaseMs - t.kernelLifetimeSlackMs >= 1000,
+    refreshEveryMs: Math.max(t.heartbeatIntervalMs, 200),
+    fenceWaitMs,
+  };
+}
+
+/**
+ * The kernel lifetime to give an address when the lease ends at `leaseEnd` and it is now
+ * `now`, with the deadline after which that lifetime must not be applied. null when the
+ * remaining lease cannot cover one whole second plus the slack.
+ */
+export function kernelLifetime(
+  d: DerivedTiming,
+  leaseEnd: number,
+  now: number,
+): { validLftSec: number; notAfter: number } | null {
+  const v = Math.floor((leaseEnd - now - d.kernelSlackMs) / 1000);
+  if (v < 1) return null;
+  return { validLftSec: v, notAfter: leaseEnd - d.kernelSlackMs - v * 1000 };
+}
+
+/**
+ * Bound on takeover after the holder dies while a majority stays healthy (README states it):
+ * the last promise made to the dead holder runs out at most P + W after its death; a waiting
+ * candidate retries at the promise's end (the denial says how long is left) or at the next
+ * heartbeat, whichever is first, and needs one round trip.
+ */
+export function takeoverBoundMs(d: DerivedTiming, oneWayMs: number): number {
+  return Math.max(d.promiseMs + d.fenceWaitMs, d.nodeTimeoutMs + d.heartbeatMs) + d.heartbeatMs + 4 * oneWayMs;
+}

@@ -1,0 +1,183 @@
+// Strict, hand-written validation of the JSON payload of a datagram against the core's
+// Message shapes. It runs only after the MAC has been verified, so it guards against bugs
+// and version skew between authenticated peers (and against a leaked key doing something
+// odd) rather than against the open network: the core may then trust every field's type
+// and size. No schema library on purpose: the shapes are few, and a table keeps them
+// readable. The table is typed against src/core/types.ts, so adding a field to a Message
+// without updating the table is a compile error here, not a silent 'malformed' at runtime.
+
+import type { AttrEntry, Heartbeat, LeaseReply, LeaveMsg, Message, ReleaseMsg } from '../core/types.ts';
+
+export const LIMITS = {
+  /** Entries of any array or record (matches the core's MAX_ATTRS). */
+  maxEntries: 256,
+  /** Resource names (keys of `fails`/`assign`). */
+  maxName: 64,
+  /** Lease keys: `coord` or `r:<resource name>`, and entries of `holds`. */
+  maxLeaseKey: 2 + 64,
+  /** Attribute keys such as `standby:<node>` or `cleanup:<resource>`. */
+  maxAttrKey: 128,
+  /** String attribute values (a node name for `move:`). */
+  maxAttrValue: 256,
+} as const;
+
+/** Returns a description of the first problem found, or null when the value is fine. */
+type Check = (v: unknown, path: string) => string | null;
+
+const uint: Check = (v, p) =>
+  Number.isSafeInteger(v) && (v as number) >= 0 ? null : `${p}: expected a non-negative integer`;
+
+const intIn = (min: number, max: number): Check => (v, p) =>
+  Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max
+    ? null
+    : `${p}: expected an integer in [${min}, ${max}]`;
+
+const nodeId = intIn(1, 65535);
+const nodeOrZero = intIn(0, 65535); // 0 = "nobody" in assign/denied.holder
+
+// Durations computed from a monotonic clock may carry fractions of a millisecond.
+const nonNegNumber: Check = (v, p) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? null : `${p}: expected a finite number >= 0`;
+
+const finite: Check = (v, p) =>
+  typeof v === 'number' && Number.isFinite(v) ? null : `${p}: expected a finite number`;
+
+const str = (min: number, max: number): Check => (v, p) =>
+  typeof v === 'string' && v.length >= min && v.length <= max
+    ? null
+    : `${p}: expected a string of ${min}..${max} characters`;
+
+const literal = (want: string): Check => (v, p) => (v === want ? null : `${p}: expected "${want}"`);
+
+const anyOf = (...checks: Check[]): Check => (v, p) => {
+  let first: string | null = null;
+  for (const c of checks) {
+    const err = c(v, p);
+    if (err === null) return null;
+    first ??= err;
+  }
+  return first;
+};
+
+const bool: Check = (v, p) => (typeof v === 'boolean' ? null : `${p}: expected a boolean`);
+const isNull: Check = (v, p) => (v === null ? null : `${p}: expected null`);
+
+/** A plain object as JSON.parse makes it (not an array, not null). */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+// JSON.parse turns "__proto__" into an own property; a core that copies records with
+// `obj[k] = ...` would then set a prototype. No legitimate key looks like these.
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+const arrayOf = (item: Check): Check => (v, p) => {
+  if (!Array.isArray(v)) return `${p}: expected an array`;
+  if (v.length > LIMITS.maxEntries) return `${p}: more than ${LIMITS.maxEntries} entries`;
+  for (let i = 0; i < v.length; i++) {
+    const err = item(v[i], `${p}[${i}]`);
+    if (err) return err;
+  }
+  return null;
+};
+
+const recordOf = (key: Check, value: Check): Check => (v, p) => {
+  if (!isPlainObject(v)) return `${p}: expected an object`;
+  const keys = Object.keys(v);
+  if (keys.length > LIMITS.maxEntries) return `${p}: more than ${LIMITS.maxEntries} entries`;
+  for (const k of keys) {
+    if (FORBIDDEN_KEYS.has(k)) return `${p}: forbidden key ${JSON.stringify(k)}`;
+    const err = key(k, `${p} key`) ?? value(v[k], `${p}.${k}`);
+    if (err) return err;
+  }
+  return null;
+};
+
+type OptionalKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? K : never }[keyof T];
+type RequiredKeys<T> = Exclude<keyof T, OptionalKeys<T>>;
+
+/** An object with exactly these fields: every required one, optional ones, nothing else. */
+function shape<T>(required: Record<RequiredKeys<T>, Check>, optional: Record<OptionalKeys<T>, Check>): Check {
+  const req = Object.entries(required) as [string, Check][];
+  const opt = new Map(Object.entries(optional) as [string, Check][]);
+  const known = new Set([...req.map(([k]) => k), ...opt.keys()]);
+  return (v, p) => {
+    if (!isPlainObject(v)) return `${p}: expected an object`;
+    for (const k of Object.keys(v)) if (!known.has(k)) return `${p}: unexpected field ${JSON.stringify(k)}`;
+    for (const [k, c] of req) {
+      if (!Object.hasOwn(v, k)) return `${p}: missing field "${k}"`;
+      const err = c(v[k], `${p}.${k}`);
+      if (err) return err;
+    }
+    for (const [k, c] of opt) {
+      if (!Object.hasOwn(v, k)) continue;
+      const err = c(v[k], `${p}.${k}`);
+      if (err) return err;
+    }
+    return null;
+  };
+}
+
+const name = str(1, LIMITS.maxName);
+const leaseKey = str(1, LIMITS.maxLeaseKey);
+
+const attrEntry = shape<AttrEntry>(
+  {
+    v: anyOf(str(0, LIMITS.maxAttrValue), finite, bool, isNull),
+    c: uint,
+    n: nodeOrZero,
+  },
+  {},
+);
+
+type HeartbeatReq = NonNullable<Heartbeat['req']>;
+type Denial = LeaseReply['denied'][number];
+
+const SHAPES: { [T in Message['t']]: Check } = {
+  hb: shape<Heartbeat>(
+    {
+      t: literal('hb'),
+      from: nodeId,
+      inc: uint,
+      term: uint,
+      holds: arrayOf(leaseKey),
+      fails: recordOf(name, uint),
+      attrs: recordOf(str(1, LIMITS.maxAttrKey), attrEntry),
+    },
+    {
+      coord: uint,
+      assign: recordOf(name, nodeOrZero),
+      req: shape<HeartbeatReq>({ round: uint, keys: arrayOf(leaseKey) }, { coordTerm: uint }),
+    },
+  ),
+  grant: shape<LeaseReply>(
+    {
+      t: literal('grant'),
+      from: nodeId,
+      to: nodeId,
+      toInc: uint,
+      round: uint,
+      granted: arrayOf(leaseKey),
+      denied: arrayOf(shape<Denial>({ key: leaseKey, holder: nodeOrZero, remainingMs: nonNegNumber }, {})),
+      term: uint,
+    },
+    {},
+  ),
+  rel: shape<ReleaseMsg>(
+    { t: literal('rel'), from: nodeId, inc: uint, round: uint, keys: arrayOf(leaseKey) },
+    {},
+  ),
+  leave: shape<LeaveMsg>({ t: literal('leave'), from: nodeId, inc: uint }, {}),
+};
+
+/** Why `v` is not a valid Message, or null if it is one. */
+export function checkMessage(v: unknown): string | null {
+  if (!isPlainObject(v)) return 'msg: expected an object';
+  const t = v.t;
+  if (typeof t !== 'string' || !Object.hasOwn(SHAPES, t)) return 'msg.t: unknown message type';
+  return SHAPES[t as Message['t']](v, 'msg');
+}
+
+export function isMessage(v: unknown): v is Message {
+  return checkMessage(v) === null;
+}

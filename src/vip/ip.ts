@@ -1,0 +1,292 @@
+// Runs iproute2 commands, in order, one at a time.
+//
+// Default scheme: one long-lived `ip -j -force -batch -` fed a line per command. A refresh
+// then costs a pipe round trip instead of a fork+exec of `ip` (see the measurements in the
+// vip-ip test). Batch mode prints no "done" signal, so every command line is followed by a
+// marker line `piha-mark-<n>`: an unknown object, which fails harmlessly and makes ip print
+// `Command failed -:<line>` for it. ip counts input lines, and we write exactly two per
+// command, so `Command failed -:<L>` for the command's own line means the command failed
+// and the one for the marker's line means it is complete. stderr is merged into stdout
+// (`2>&1`, one pipe) so the marker cannot overtake the command's own output: ip flushes
+// stdout at the end of each JSON dump and stderr is unbuffered.
+//
+// `-force` keeps ip going after a failed command, but usage errors (a bad prefix, an unknown
+// subcommand) still exit the process. If the batch process dies or hangs with a command in
+// flight, that command is re-run once via a per-command spawn (guard re-checked), and the
+// next command starts a fresh batch process. Commands must therefore be idempotent
+// (replace/change/del/show are). A batch process that dies before completing anything (no
+// `sh`, bad ip) is retried with backoff; meanwhile commands are spawned.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { silentLogger, type VipLogger } from './log.ts';
+
+export interface IpResult {
+  ok: boolean;
+  /** JSON (or text) ip printed on stdout. */
+  stdout: string;
+  /** Error text. In batch mode stdout and stderr share one pipe and non-JSON lines land here. */
+  stderr: string;
+  /** The guard refused: nothing was handed to the kernel. */
+  skipped?: boolean;
+  via: 'batch' | 'spawn' | 'none';
+}
+
+export interface RunOptions {
+  /** Evaluated as the very last thing before the command is written/spawned; false = skip. */
+  guard?: () => boolean;
+}
+
+export interface IpRunnerOptions {
+  ipPath?: string;
+  /** Tests only: run in this named netns (`ip -n NS`). The daemon runs inside its netns. */
+  netns?: string;
+  /** Pass `-j` (default true): show commands print JSON. */
+  json?: boolean;
+  /** 'batch' (default) or 'spawn' (every command forks ip). */
+  mode?: 'batch' | 'spawn';
+  /** A command (batch or spawn) taking longer than this is killed (default 5000 ms). */
+  timeoutMs?: number;
+  logger?: VipLogger;
+}
+
+export interface IpRunnerStats {
+  batchCommands: number;
+  spawnCommands: number;
+  batchStarts: number;
+  batchDeaths: number;
+  timeouts: number;
+}
+
+interface Job {
+  args: string[];
+  guard?: () => boolean;
+  resolve(r: IpResult): void;
+}
+
+interface Batch {
+  child: ChildProcess;
+  lines: number; // input lines written; ip numbers them the same way
+  completed: number;
+  dead: boolean;
+}
+
+interface InFlight {
+  job: Job;
+  batch: Batch;
+  cmdLine: number;
+  markLine: number;
+  failed: boolean;
+  done: (r: IpResult) => void;
+  out: string[];
+  err: string[];
+  size: number;
+  timer: NodeJS.Timeout;
+}
+
+// Args that survive ip's batch line parser unchanged: no whitespace, quotes, `#` (comment)
+// or `\` (continuation). Anything else goes through spawn, which needs no quoting.
+const BATCH_SAFE = /^[A-Za-z0-9_.:\/@%+=,-]+$/;
+const MARK_PREFIX = 'piha-mark-';
+const FAILED_RE = /Command failed -:(\d+)$/;
+const MARK_RE = new RegExp(`^Object "${MARK_PREFIX}\\d+" is unknown`);
+const MAX_CAPTURE = 1 << 20;
+
+export class IpRunner {
+  readonly stats: IpRunnerStats = { batchCommands: 0, spawnCommands: 0, batchStarts: 0, batchDeaths: 0, timeouts: 0 };
+  private readonly ipPath: string;
+  private readonly globalArgs: string[];
+  private readonly mode: 'batch' | 'spawn';
+  private readonly timeoutMs: number;
+  private readonly log: VipLogger;
+  private readonly queue: Job[] = [];
+  private busy = false;
+  private closed = false;
+  private batch?: Batch;
+  private inFlight?: InFlight;
+  private partial = '';
+  private markSeq = 0;
+  private backoffMs = 0;
+  private backoffUntil = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(opts: IpRunnerOptions = {}) {
+    this.ipPath = opts.ipPath ?? 'ip';
+    this.globalArgs = [...(opts.netns ? ['-n', opts.netns] : []), ...(opts.json === false ? [] : ['-j'])];
+    this.mode = opts.mode ?? 'batch';
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.log = opts.logger ?? silentLogger;
+  }
+
+  /** Pid of the live batch process, if any (tests kill it to check recovery). */
+  get batchPid(): number | undefined {
+    return this.batch && !this.batch.dead ? this.batch.child.pid : undefined;
+  }
+
+  run(args: string[], opts: RunOptions = {}): Promise<IpResult> {
+    if (this.closed) return Promise.resolve({ ok: false, stdout: '', stderr: 'ip runner closed', via: 'none' });
+    return new Promise((resolve) => {
+      this.queue.push({ args, guard: opts.guard, resolve });
+      this.pump();
+    });
+  }
+
+  /** Finish the command in flight, fail queued ones, stop the batch process. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.resolve({ ok: false, stdout: '', stderr: 'ip runner closed', via: 'none' });
+    if (this.busy) await new Promise<void>((r) => this.idleWaiters.push(r));
+    const b = this.batch;
+    if (b && !b.dead) {
+      const exited = new Promise<void>((r) => b.child.once('close', () => r()));
+      b.child.stdin?.end(); // EOF: ip leaves its loop and exits 0
+      const t = setTimeout(() => b.child.kill('SIGKILL'), 1000);
+      await exited;
+      clearTimeout(t);
+    }
+  }
+
+  private pump(): void {
+    if (this.busy) return;
+    const job = this.queue.shift();
+    if (!job) {
+      for (const w of this.idleWaiters.splice(0)) w();
+      return;
+    }
+    this.busy = true;
+    const done = (r: IpResult): void => {
+      this.busy = false;
+      job.resolve(r);
+      this.pump();
+    };
+    if (this.useBatch(job.args)) this.runBatch(job, done);
+    else this.runSpawn(job, done);
+  }
+
+  private useBatch(args: string[]): boolean {
+    if (this.mode !== 'batch' || this.closed) return false;
+    if (args.length === 0 || !args.every((a) => BATCH_SAFE.test(a))) return false;
+    return !!(this.batch && !this.batch.dead) || performance.now() >= this.backoffUntil;
+  }
+
+  private runBatch(job: Job, done: (r: IpResult) => void): void {
+    const b = this.batch && !this.batch.dead ? this.batch : this.startBatch();
+    if (job.guard && !job.guard()) return done({ ok: false, stdout: '', stderr: '', skipped: true, via: 'none' });
+    const mark = `${MARK_PREFIX}${++this.markSeq}`;
+    const cmdLine = b.lines + 1;
+    const markLine = b.lines + 2;
+    b.lines += 2;
+    const timer = setTimeout(() => this.onTimeout(b), this.timeoutMs);
+    this.inFlight = { job, batch: b, cmdLine, markLine, failed: false, done, out: [], err: [], size: 0, timer };
+    // One write for both lines: a pipe write this small is atomic and usually synchronous.
+    b.child.stdin!.write(`${job.args.join(' ')}\n${mark}\n`);
+    this.stats.batchCommands++;
+  }
+
+  private startBatch(): Batch {
+    // `exec` so the pid we hold is ip itself; `2>&1` so output and errors stay in order.
+    const argv = [...this.globalArgs, '-force', '-batch', '-'];
+    const child = spawn('/bin/sh', ['-c', 'exec "$0" "$@" 2>&1', this.ipPath, ...argv], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const b: Batch = { child, lines: 0, completed: 0, dead: false };
+    this.batch = b;
+    this.partial = '';
+    this.stats.batchStarts++;
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => this.onData(b, chunk));
+    child.stdin!.on('error', () => {}); // EPIPE after death; 'close' handles it
+    child.on('error', (e) => this.onDeath(b, String(e)));
+    // 'close' (not 'exit'): the output ip printed before dying is processed first.
+    child.on('close', (code, sig) => this.onDeath(b, `exit ${code ?? sig}`));
+    return b;
+  }
+
+  private onData(b: Batch, chunk: string): void {
+    if (b !== this.batch || b.dead) return;
+    const text = this.partial + chunk;
+    const lines = text.split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) this.onLine(b, line);
+  }
+
+  private onLine(b: Batch, line: string): void {
+    const f = this.inFlight;
+    if (!f || f.batch !== b) {
+      if (line && !MARK_RE.test(line)) this.log.warn({ line }, 'ip batch: output with no command in flight');
+      return;
+    }
+    const m = FAILED_RE.exec(line);
+    if (m) {
+      const n = Number(m[1]);
+      const rest = line.slice(0, m.index);
+      if (rest) f.err.push(rest); // output that lacked a trailing newline
+      if (n === f.cmdLine) f.failed = true;
+      else if (n === f.markLine) return this.complete(b, f);
+      return;
+    }
+    if (MARK_RE.test(line)) return;
+    // With -j ip prints only JSON on stdout; everything else is an error/warning message.
+    if ((f.size += line.length) > MAX_CAPTURE) return;
+    (line.startsWith('[') || line.startsWith('{') ? f.out : f.err).push(line);
+  }
+
+  private complete(b: Batch, f: InFlight): void {
+    clearTimeout(f.timer);
+    this.inFlight = undefined;
+    b.completed++;
+    this.backoffMs = 0;
+    f.done({ ok: !f.failed, stdout: f.out.join('\n'), stderr: f.err.join('\n'), via: 'batch' });
+  }
+
+  private onTimeout(b: Batch): void {
+    this.stats.timeouts++;
+    this.log.warn({ pid: b.child.pid, timeoutMs: this.timeoutMs }, 'ip batch: command timed out, killing batch process');
+    b.child.kill('SIGKILL');
+    this.onDeath(b, 'timeout');
+  }
+
+  private onDeath(b: Batch, why: string): void {
+    if (b.dead) return;
+    b.dead = true;
+    if (!this.closed) this.stats.batchDeaths++;
+    if (b.completed === 0) {
+      // Never worked: don't respawn a broken batch process for every command.
+      this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 1000), 60_000);
+      this.backoffUntil = performance.now() + this.backoffMs;
+    }
+    if (b.child.exitCode === null && b.child.signalCode === null) b.child.kill('SIGKILL');
+    const f = this.inFlight?.batch === b ? this.inFlight : undefined;
+    if (!(this.closed && !f)) this.log.warn({ pid: b.child.pid, why, inFlight: f?.job.args.join(' ') }, 'ip batch process died');
+    if (!f) return;
+    clearTimeout(f.timer);
+    this.inFlight = undefined;
+    // Whether the kernel saw the command is unknown: run it again the slow, certain way.
+    this.runSpawn(f.job, f.done);
+  }
+
+  private runSpawn(job: Job, done: (r: IpResult) => void): void {
+    if (job.guard && !job.guard()) return done({ ok: false, stdout: '', stderr: '', skipped: true, via: 'none' });
+    this.stats.spawnCommands++;
+    const child = spawn(this.ipPath, [...this.globalArgs, ...job.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let settled = false;
+    const settle = (ok: boolean, extra = ''): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      done({ ok, stdout: out.trim(), stderr: (err + extra).trim(), via: 'spawn' });
+    };
+    const timer = setTimeout(() => {
+      this.stats.timeouts++;
+      child.kill('SIGKILL');
+      settle(false, `\ntimed out after ${this.timeoutMs} ms`);
+    }, this.timeoutMs);
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => { if (out.length < MAX_CAPTURE) out += c; });
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => { if (err.length < MAX_CAPTURE) err += c; });
+    child.on('error', (e) => settle(false, String(e)));
+    child.on('close', (code) => settle(code === 0));
+  }
+}

@@ -1,0 +1,281 @@
+// Executes the core's VIP effects against the kernel (iproute2) and announces with GARP.
+//
+// The kernel lifetime is the backstop of the lease: acquire/refresh hand the kernel
+// `valid_lft N`, so a frozen or killed daemon loses the address by itself. The `notAfter`
+// rule (skip if the monotonic clock is past it) is checked by the ip runner as the very last
+// thing before the command is written, after any queueing in front of it.
+
+import { isIPv4 } from 'node:net';
+import { GarpAnnouncer, type GarpOptions, type GarpResult } from './garp.ts';
+import { IpRunner, type IpResult, type IpRunnerOptions } from './ip.ts';
+import { silentLogger, type VipLogger } from './log.ts';
+
+export interface VipResource {
+  name: string;
+  ip: string;
+  cidr: number;
+}
+
+export type AcquireResult = 'added' | 'skipped' | 'failed';
+export type RefreshResult = 'refreshed' | 'skipped' | 'missing' | 'failed';
+
+export interface VipCounters {
+  adds: number;
+  refreshes: number;
+  skippedStale: number;
+  releases: number;
+  failures: number;
+  /** Refreshes that found the address gone (fed to the monitor as a failure). */
+  missing: number;
+  garpSent: number;
+  garpFailed: number;
+}
+
+export type VipEvent =
+  | { type: 'acquire'; resource: string; ip: string; result: AcquireResult; validLftSec: number | null; error?: string }
+  | { type: 'refresh'; resource: string; ip: string; result: RefreshResult; validLftSec: number; error?: string }
+  | { type: 'release'; resource: string; ip: string; ok: boolean; error?: string }
+  | { type: 'garp'; ip: string; form: GarpResult['form']; ok: boolean; error?: string };
+
+export interface VipManagerOptions {
+  ifname: string;
+  /** Monotonic clock in ms, the one `notAfter` is expressed in. */
+  now: () => number;
+  garp?: GarpOptions;
+  logger?: VipLogger;
+  onEvent?: (e: VipEvent) => void;
+  /** ip runner tuning (mode, timeoutMs, ipPath). */
+  ip?: Omit<IpRunnerOptions, 'netns' | 'logger'>;
+  /** Tests only: operate in this named netns instead of the current one. */
+  netns?: string;
+}
+
+interface AddrInfo {
+  family: string;
+  local: string;
+  prefixlen: number;
+  valid_life_time?: number;
+}
+
+// "Address not found" (kernels with extack) / EADDRNOTAVAIL (older): nothing to delete.
+// A missing device cannot carry the address either.
+const NOT_PRESENT_RE = /Address not found|Cannot assign requested address|Cannot find device|does not exist/i;
+
+export class VipManager {
+  private readonly ifname: string;
+  private readonly now: () => number;
+  private readonly log: VipLogger;
+  private readonly onEvent?: (e: VipEvent) => void;
+  private readonly ip: IpRunner;
+  private readonly garp: GarpAnnouncer;
+  private readonly c = { adds: 0, refreshes: 0, skippedStale: 0, releases: 0, failures: 0, missing: 0 };
+  // Bumped by release: an acquire that completes after a release began must not announce.
+  private readonly gen = new Map<string, number>();
+
+  constructor(opts: VipManagerOptions) {
+    this.ifname = opts.ifname;
+    this.now = opts.now;
+    this.log = opts.logger ?? silentLogger;
+    this.onEvent = opts.onEvent;
+    this.ip = new IpRunner({ ...opts.ip, netns: opts.netns, json: true, logger: this.log });
+    this.garp = new GarpAnnouncer({
+      ifname: opts.ifname,
+      netns: opts.netns,
+      options: opts.garp,
+      onResult: (r) => this.onGarp(r),
+    });
+  }
+
+  get counters(): VipCounters {
+    return { ...this.c, garpSent: this.garp.stats.sent, garpFailed: this.garp.stats.failed };
+  }
+
+  /** Is a GARP schedule running for this address (between acquire and release)? */
+  announcing(ip: string): boolean {
+    return this.garp.isActive(ip);
+  }
+
+  /** The runner, for its stats and (in tests) the batch pid. */
+  get runner(): IpRunner {
+    return this.ip;
+  }
+
+  /** Add (or re-lifetime) the VIP, then announce it. */
+  async acquire(res: VipResource, validLftSec: number | null, notAfter: number): Promise<AcquireResult> {
+    const lft = validLftSec === null ? 'forever' : lifetime(validLftSec);
+    const bad = lft === null ? `invalid lifetime ${validLftSec}` : badResource(res);
+    if (bad) return this.acquired(res, 'failed', validLftSec, bad);
+    const g = this.gen.get(res.ip) ?? 0;
+    // `replace` so a leftover (our own from before a restart, or a stale one) is taken over.
+    const r = await this.ip.run(
+      ['addr', 'replace', `${res.ip}/${res.cidr}`, 'dev', this.ifname, 'valid_lft', lft!, 'preferred_lft', lft!],
+      { guard: () => this.now() <= notAfter },
+    );
+    if (r.skipped) return this.acquired(res, 'skipped', validLftSec);
+    if (!r.ok) return this.acquired(res, 'failed', validLftSec, r.stderr);
+    if ((this.gen.get(res.ip) ?? 0) === g) this.garp.start(res.ip);
+    return this.acquired(res, 'added', validLftSec);
+  }
+
+  /**
+   * Extend the kernel lifetime. IPv4 `ip addr change` silently re-creates a missing address
+   * (the kernel ignores the absent NLM_F_CREATE), so presence is checked first: an address
+   * that vanished is reported 'missing' for the monitor, never re-added here. The window
+   * between check and change is one batch round trip (~0.1 ms); losing that race only
+   * re-adds an address whose lease we still hold.
+   */
+  async refresh(res: VipResource, validLftSec: number, notAfter: number): Promise<RefreshResult> {
+    const lft = lifetime(validLftSec);
+    const bad = lft === null ? `invalid lifetime ${validLftSec}` : badResource(res);
+    if (bad) return this.refreshed(res, 'failed', validLftSec, bad);
+    if (this.now() > notAfter) return this.refreshed(res, 'skipped', validLftSec); // save the round trip
+    const addrs = await this.addrs();
+    if (addrs instanceof Error) return this.refreshed(res, 'failed', validLftSec, addrs.message);
+    if (!addrs.some((a) => a.local === res.ip && a.prefixlen === res.cidr)) return this.refreshed(res, 'missing', validLftSec);
+    const r = await this.ip.run(
+      ['addr', 'change', `${res.ip}/${res.cidr}`, 'dev', this.ifname, 'valid_lft', lft!, 'preferred_lft', lft!],
+      { guard: () => this.now() <= notAfter },
+    );
+    if (r.skipped) return this.refreshed(res, 'skipped', validLftSec);
+    return this.refreshed(res, r.ok ? 'refreshed' : 'failed', validLftSec, r.ok ? undefined : r.stderr);
+  }
+
+  /** Stop announcing and delete the VIP; idempotent. Resolves after the kernel did it. */
+  async release(res: VipResource): Promise<void> {
+    this.gen.set(res.ip, (this.gen.get(res.ip) ?? 0) + 1);
+    this.garp.stop(res.ip); // first: no GARP may go out for an address we are dropping
+    const bad = badResource(res);
+    let err = bad ?? undefined;
+    if (!bad) {
+      const r = await this.ip.run(['addr', 'del', `${res.ip}/${res.cidr}`, 'dev', this.ifname]);
+      if (!r.ok) err = NOT_PRESENT_RE.test(r.stderr) ? await this.delOtherPrefixes(res) : r.stderr || 'ip addr del failed';
+    }
+    if (err) {
+      this.c.failures++;
+      this.log.error({ resource: res.name, ip: res.ip, error: err }, 'vip release failed');
+    } else {
+      this.c.releases++;
+      this.log.info?.({ resource: res.name, ip: res.ip }, 'vip released');
+    }
+    this.emit({ type: 'release', resource: res.name, ip: res.ip, ok: !err, error: err });
+  }
+
+  /** Is the VIP (with its prefix length) on the interface? false if that cannot be read. */
+  async present(res: VipResource): Promise<boolean> {
+    const addrs = await this.addrs();
+    if (addrs instanceof Error) {
+      this.log.warn({ resource: res.name, error: addrs.message }, 'vip presence check failed');
+      return false;
+    }
+    return addrs.some((a) => a.local === res.ip && a.prefixlen === res.cidr);
+  }
+
+  /** Which of `ips` are on the interface (any prefix length). Throws if ip fails. */
+  async listPresent(ips: string[]): Promise<string[]> {
+    const addrs = await this.addrs();
+    if (addrs instanceof Error) throw addrs;
+    const on = new Set(addrs.map((a) => a.local));
+    return ips.filter((ip) => on.has(ip));
+  }
+
+  /** Interface administratively up and with carrier. */
+  async linkUp(): Promise<boolean> {
+    const r = await this.ip.run(['link', 'show', 'dev', this.ifname]);
+    if (!r.ok) return false;
+    try {
+      const links = parseJson(r.stdout) as { flags?: string[] }[];
+      const flags = links[0]?.flags ?? [];
+      return flags.includes('UP') && flags.includes('LOWER_UP');
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stop timers and the ip process. Leaves the addresses alone: the daemon decides. */
+  async close(): Promise<void> {
+    this.garp.close();
+    await this.ip.close();
+  }
+
+  /** inet addresses on the interface; none if the device is missing; Error if unreadable. */
+  private async addrs(): Promise<AddrInfo[] | Error> {
+    const r: IpResult = await this.ip.run(['addr', 'show', 'dev', this.ifname]);
+    if (!r.ok) return /does not exist|Cannot find device/.test(r.stderr) ? [] : new Error(r.stderr || 'ip addr show failed');
+    try {
+      const links = parseJson(r.stdout) as { addr_info?: AddrInfo[] }[];
+      return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.family === 'inet');
+    } catch (e) {
+      return new Error(`cannot parse ip -j addr output: ${String(e)}`);
+    }
+  }
+
+  /** The exact prefix was not there; remove the address if it sits there with another one. */
+  private async delOtherPrefixes(res: VipResource): Promise<string | undefined> {
+    const addrs = await this.addrs();
+    if (addrs instanceof Error) return addrs.message;
+    for (const a of addrs.filter((x) => x.local === res.ip)) {
+      const r = await this.ip.run(['addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', this.ifname]);
+      if (!r.ok && !NOT_PRESENT_RE.test(r.stderr)) return r.stderr || 'ip addr del failed';
+    }
+    return undefined;
+  }
+
+  private acquired(res: VipResource, result: AcquireResult, validLftSec: number | null, error?: string): AcquireResult {
+    if (result === 'added') this.c.adds++;
+    else if (result === 'skipped') this.c.skippedStale++;
+    else this.c.failures++;
+    const f = { resource: res.name, ip: res.ip, validLftSec, error };
+    if (result === 'added') this.log.info?.(f, 'vip added');
+    else if (result === 'skipped') this.log.warn(f, 'vip add skipped: past notAfter (stalled?)');
+    else this.log.error(f, 'vip add failed');
+    this.emit({ type: 'acquire', resource: res.name, ip: res.ip, result, validLftSec, error });
+    return result;
+  }
+
+  private refreshed(res: VipResource, result: RefreshResult, validLftSec: number, error?: string): RefreshResult {
+    const f = { resource: res.name, ip: res.ip, validLftSec, error };
+    if (result === 'refreshed') this.c.refreshes++; // hot path: no log
+    else if (result === 'skipped') {
+      this.c.skippedStale++;
+      this.log.warn(f, 'vip refresh skipped: past notAfter (stalled?)');
+    } else if (result === 'missing') {
+      this.c.missing++;
+      this.log.warn(f, 'vip vanished from the interface');
+    } else {
+      this.c.failures++;
+      this.log.error(f, 'vip refresh failed');
+    }
+    this.emit({ type: 'refresh', resource: res.name, ip: res.ip, result, validLftSec, error });
+    return result;
+  }
+
+  private onGarp(r: GarpResult): void {
+    if (!r.ok) this.log.warn({ ip: r.ip, form: r.form, error: r.error }, 'gratuitous ARP failed');
+    this.emit({ type: 'garp', ...r });
+  }
+
+  private emit(e: VipEvent): void {
+    try {
+      this.onEvent?.(e);
+    } catch (err) {
+      this.log.error({ error: String(err) }, 'vip onEvent handler threw');
+    }
+  }
+}
+
+/** Whole seconds for valid_lft/preferred_lft; rounded down (never promise the kernel more). */
+function lifetime(sec: number): string | null {
+  if (!Number.isFinite(sec) || sec < 1) return null; // the kernel rejects 0
+  return String(Math.min(Math.floor(sec), 0xfffffffe)); // 0xffffffff means forever
+}
+
+function badResource(res: VipResource): string | null {
+  if (!isIPv4(res.ip)) return `not an IPv4 address: ${res.ip}`;
+  if (!Number.isInteger(res.cidr) || res.cidr < 0 || res.cidr > 32) return `bad prefix length: ${res.cidr}`;
+  return null;
+}
+
+function parseJson(s: string): unknown[] {
+  const t = s.trim();
+  return t ? (JSON.parse(t) as unknown[]) : [];
+}

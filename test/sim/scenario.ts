@@ -1,0 +1,195 @@
+// One seeded scenario: a cluster shape and a random fault schedule drawn from the seed, then
+// everything healed and a settle period, then the liveness checks. `simulate(seed)` is a pure
+// function of the seed (and options), so any failure replays exactly:
+//   node --import tsx test/sim/run.ts --seed N --trace
+
+import { Rng } from '../../src/core/rng.ts';
+import { World, type SimNode } from './world.ts';
+import { simConfig, type SimClusterShape } from './cluster-config.ts';
+
+export interface SimOptions {
+  faultMs?: number;
+  settleMs?: number;
+  trace?: boolean;
+  shape?: Partial<SimClusterShape>;
+  /** fault kinds to leave out (e.g. the fast profile does not cover 'freeze' and 'kill') */
+  without?: string[];
+}
+
+export interface SimResult {
+  seed: number;
+  ok: boolean;
+  violations: string[];
+  shape: SimClusterShape;
+  faults: string[];
+  lines: string[];
+  stats: World['stats'];
+}
+
+const FAULTS = ['partition', 'peer-only', 'one-way', 'heal', 'loss', 'power', 'kill', 'freeze', 'standby', 'move', 'cleanup', 'monitor'] as const;
+
+export function drawShape(rng: Rng, over: Partial<SimClusterShape> = {}): SimClusterShape {
+  const r = rng.next();
+  const nodes = r < 0.45 ? 3 : r < 0.75 ? 5 : r < 0.85 ? 4 : r < 0.95 ? 2 : rng.int(6, 9);
+  return {
+    nodes,
+    witness: nodes >= 3 && rng.chance(0.25),
+    resources: rng.int(1, 3),
+    profile: rng.chance(0.85) ? 'lan' : 'slow',
+    twoNode: nodes === 2,
+    prefers: rng.chance(0.5),
+    migrationThreshold: rng.int(0, 3),
+    failureTimeoutMs: rng.chance(0.5) ? 0 : 5000,
+    stickiness: rng.pick([0, 60, 100]),
+    ...over,
+  };
+}
+
+export function simulate(seed: number, o: SimOptions = {}): SimResult {
+  const rng = new Rng(seed * 2654435761);
+  const shape = drawShape(rng, o.shape);
+  const config = simConfig(shape);
+  const world = new World({
+    seed,
+    config,
+    persistence: rng.chance(0.5),
+    kernelLatenessMaxMs: 250,
+    applyMaxMs: 20,
+    timerLateMaxMs: 2,
+    trace: !!o.trace,
+  });
+  const faultMs = o.faultMs ?? 20_000;
+  const settleMs = o.settleMs ?? (shape.profile === 'slow' ? 14_000 : 7_000);
+  const kinds = FAULTS.filter((k) => !o.without?.includes(k));
+  const faults: string[] = [];
+  const nodes = world.nodes;
+  const pickNode = () => rng.pick(nodes);
+  const res = config.resources.map((r) => r.name);
+
+  for (const n of nodes) world.at(rng.next() * 500, () => world.startDaemon(n));
+
+  // Draw the whole fault schedule up front from the seed.
+  let t = 1500;
+  while (t < faultMs) {
+    t += rng.int(150, 2500);
+    const kind = rng.pick(kinds);
+    const at = t;
+    const n = pickNode();
+    const dur = rng.int(200, 6000);
+    faults.push(`${at} ${kind} ${n.name} ${dur}`);
+    world.at(at, () => {
+      world.trace(`FAULT ${kind} ${n.name} ${dur}ms`);
+      switch (kind) {
+        case 'partition': {
+          const side = new Set(nodes.filter(() => rng.chance(0.5)).map((x) => x.id));
+          for (const a of nodes) for (const b of nodes) if (side.has(a.id) !== side.has(b.id)) world.net.blocked.add(`${a.id}>${b.id}`);
+          break;
+        }
+        case 'peer-only': {
+          // Cut the node holding a VIP (if any) from its peers; the LAN still reaches it.
+          const h = world.holders(rng.pick(res))[0] ?? n;
+          for (const b of nodes) if (b !== h) world.net.blocked.add(`${h.id}>${b.id}`).add(`${b.id}>${h.id}`);
+          break;
+        }
+        case 'one-way':
+          world.net.blocked.add(`${n.id}>${pickNode().id}`);
+          break;
+        case 'heal':
+          world.net.blocked.clear();
+          world.net.loss = 0;
+          break;
+        case 'loss':
+          world.net.loss = rng.pick([0.05, 0.2, 0.4]);
+          world.at(at + dur, () => (world.net.loss = 0));
+          break;
+        case 'power': {
+          const victim = rng.chance(0.6) ? (world.holders(rng.pick(res))[0] ?? n) : n;
+          world.powerOff(victim);
+          world.at(at + dur, () => world.powerOn(victim));
+          break;
+        }
+        case 'kill': {
+          const victim = rng.chance(0.6) ? (world.holders(rng.pick(res))[0] ?? n) : n;
+          world.killDaemon(victim);
+          world.at(at + rng.int(100, 3000), () => world.startDaemon(victim));
+          break;
+        }
+        case 'freeze': {
+          const victim = rng.chance(0.6) ? (world.holders(rng.pick(res))[0] ?? n) : n;
+          world.freeze(victim);
+          world.at(at + dur, () => world.thaw(victim));
+          break;
+        }
+        case 'standby':
+          world.command(pickNode(), { op: 'standby', node: n.name, on: true });
+          world.at(at + dur, () => world.command(pickNode(), { op: 'standby', node: n.name, on: false }));
+          break;
+        case 'move':
+          world.command(pickNode(), { op: 'move', resource: rng.pick(res), node: n.name });
+          world.at(at + dur, () => world.command(pickNode(), { op: 'clear', resource: rng.pick(res) }));
+          break;
+        case 'cleanup':
+          world.command(pickNode(), { op: 'cleanup', resource: rng.pick(res) });
+          break;
+        case 'monitor': {
+          const r = rng.pick(res);
+          const h = world.holders(r)[0];
+          if (h) world.monitorFailure(h, r);
+          break;
+        }
+      }
+    });
+  }
+
+  // Heal everything, then let the cluster settle.
+  world.at(faultMs, () => {
+    world.trace('HEAL ALL');
+    world.net.blocked.clear();
+    world.net.loss = 0;
+    for (const n of nodes) {
+      if (!n.power) world.powerOn(n);
+      else if (n.daemon === 'frozen') world.thaw(n);
+      else if (n.daemon === 'dead') world.startDaemon(n);
+    }
+  });
+  world.run(faultMs + settleMs);
+
+  const violations = world.violations.map((v) => `t=${v.at.toFixed(1)} ${v.what}`);
+  violations.push(...checkLiveness(world));
+  return { seed, ok: violations.length === 0, violations, shape, faults, lines: world.lines, stats: world.stats };
+}
+
+/** After healing: one coordinator everyone agrees on; each VIP held by its assigned node. */
+function checkLiveness(world: World): string[] {
+  const out: string[] = [];
+  const t = world.t;
+  const running = world.nodes.filter((n) => n.core && n.daemon === 'running');
+  const statuses = running.map((n) => ({ n, s: n.core!.status(world.local(n)) }));
+  const coords = new Set(statuses.map(({ s }) => s.coordinator?.id ?? 0));
+  if (coords.size !== 1 || coords.has(0)) {
+    out.push(`after settling: no agreed coordinator (${statuses.map(({ n, s }) => `${n.name}:${s.coordinator?.name ?? '-'}`).join(' ')})`);
+    return out;
+  }
+  const attrs = new Set(statuses.map(({ s }) => JSON.stringify(Object.entries(s.attrs).sort())));
+  if (attrs.size !== 1) out.push('after settling: cluster attributes did not converge');
+  const coordStatus = statuses.find(({ n }) => n.id === [...coords][0])!.s;
+  for (const r of coordStatus.resources) {
+    const holders = world.holders(r.name);
+    const names = holders.map((h: SimNode) => h.name).join(',');
+    if (r.assignedTo === null) {
+      const eligible = coordStatus.nodes.some((node) => {
+        const cfg = world.p.config.nodes.find((c) => c.name === node.name)!;
+        const fc = r.failCounts[node.name] ?? 0;
+        const thr = world.p.config.resources.find((x) => x.name === r.name)!.migrationThreshold;
+        return cfg.role === 'member' && node.state === 'online' && !(thr > 0 && fc >= thr);
+      });
+      if (eligible) out.push(`after settling: ${r.name} is assigned nowhere although a node is eligible`);
+      if (holders.length) out.push(`after settling: ${r.name} is held by ${names} but assigned nowhere`);
+      continue;
+    }
+    if (holders.length !== 1 || holders[0].name !== r.assignedTo) {
+      out.push(`after settling (t=${t.toFixed(0)}): ${r.name} assigned to ${r.assignedTo} but held by [${names}]`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,405 @@
+// The deterministic simulator: many nodes running the real core (src/core) over a simulated
+// network, simulated monotonic clocks with drift, a simulated kernel (addresses with
+// lifetimes that expire late) and a simulated driver (effects run in order, address
+// commands take time). Everything random comes from one seed, so a failure replays exactly.
+//
+// Time: `t` is real time in ms. Node i reads local time base_i + rate_i·t, rate within the
+// configured drift bound.
+
+import { Core } from '../../src/core/node.ts';
+import type { Effect, Message, PersistedState, Command } from '../../src/core/types.ts';
+import type { PihaConfig } from '../../src/config/types.ts';
+import { Rng } from '../../src/core/rng.ts';
+import { EventHeap } from './heap.ts';
+
+type Daemon = 'running' | 'dead' | 'frozen';
+
+export interface SimNode {
+  id: number;
+  name: string;
+  power: boolean;
+  daemon: Daemon;
+  core: Core | null;
+  rate: number;
+  base: number;
+  incarnation: number;
+  disk: PersistedState | undefined;
+  queue: Effect[];
+  busy: boolean; // an address command is in flight
+  execPending: boolean;
+  inbox: Message[];
+  tickToken: number;
+  tickAt: number;
+  /** resource -> real time the kernel drops it (Infinity = no lifetime) */
+  addrs: Map<string, number>;
+}
+
+export interface NetFaults {
+  loss: number; // probability
+  blocked: Set<string>; // `${from}>${to}`
+}
+
+export interface SimParams {
+  seed: number;
+  config: PihaConfig;
+  persistence: boolean;
+  kernelLatenessMaxMs: number; // < kernelLifetimeSlackMs
+  applyMaxMs: number; // address command latency bound
+  timerLateMaxMs: number;
+  trace: boolean;
+}
+
+type Ev =
+  | { at: number; seq: number; k: 'deliver'; to: number; msg: Message }
+  | { at: number; seq: number; k: 'tick'; node: number; token: number }
+  | { at: number; seq: number; k: 'exec'; node: number }
+  | { at: number; seq: number; k: 'ipdone'; node: number; eff: Effect; inc: number; apply: boolean }
+  | { at: number; seq: number; k: 'monitor'; node: number; inc: number }
+  | { at: number; seq: number; k: 'call'; fn: () => void };
+
+export interface Violation {
+  at: number;
+  what: string;
+}
+
+export class World {
+  readonly rng: Rng;
+  readonly nodes: SimNode[];
+  readonly net: NetFaults = { loss: 0, blocked: new Set() };
+  t = 0;
+  private seq = 0;
+  private heap = new EventHeap<Ev>();
+  readonly violations: Violation[] = [];
+  readonly lines: string[] = [];
+  readonly replies: { node: string; ok: boolean; message: string }[] = [];
+  stats = { messages: 0, steps: 0, acquires: 0, releases: 0, failovers: 0 };
+  private cmdId = 0;
+  /** real time each resource was last seen held by someone (for takeover gaps) */
+  readonly holderLog = new Map<string, { node: string; from: number; to: number }[]>();
+
+  constructor(readonly p: SimParams) {
+    this.rng = new Rng(p.seed);
+    const rho = p.config.cluster.timing.clockDrift;
+    this.nodes = p.config.nodes.map((n) => ({
+      id: n.id,
+      name: n.name,
+      power: true,
+      daemon: 'dead' as Daemon,
+      core: null,
+      // Drift up to the configured bound (the bound the design promises to tolerate).
+      rate: 1 + (this.rng.next() * 2 - 1) * rho,
+      base: this.rng.int(0, 1e6),
+      incarnation: 0,
+      disk: undefined,
+      queue: [],
+      busy: false,
+      execPending: false,
+      inbox: [],
+      tickToken: 0,
+      tickAt: Infinity,
+      addrs: new Map(),
+    }));
+    for (const r of p.config.resources) this.holderLog.set(r.name, []);
+  }
+
+  local(n: SimNode, t = this.t): number {
+    return n.base + n.rate * t;
+  }
+  private realOf(n: SimNode, local: number): number {
+    return (local - n.base) / n.rate;
+  }
+
+  trace(line: string): void {
+    if (this.p.trace) this.lines.push(`${this.t.toFixed(1).padStart(9)} ${line}`);
+  }
+
+  at(t: number, fn: () => void): void {
+    this.push({ at: t, seq: 0, k: 'call', fn });
+  }
+
+  private push(e: Ev): void {
+    e.seq = ++this.seq;
+    this.heap.push(e);
+  }
+
+  node(name: string): SimNode {
+    return this.nodes.find((n) => n.name === name)!;
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  startDaemon(n: SimNode): void {
+    if (!n.power || n.daemon !== 'dead') return;
+    n.incarnation += 1;
+    n.daemon = 'running';
+    n.core = new Core({
+      config: this.p.config,
+      self: n.id,
+      incarnation: n.incarnation,
+      seed: this.rng.int(1, 2 ** 31),
+      now: this.local(n),
+      persisted: this.p.persistence ? n.disk : undefined,
+    });
+    this.trace(`${n.name} daemon start inc=${n.incarnation}`);
+    this.enqueue(n, n.core.startEffects());
+    this.stepNode(n, { kind: 'tick' });
+    this.push({ at: this.t + this.rng.int(0, 1000), seq: 0, k: 'monitor', node: n.id, inc: n.incarnation });
+  }
+
+  /** Daemon killed (SIGKILL) or crashed: addresses stay until the kernel drops them. */
+  killDaemon(n: SimNode): void {
+    if (n.daemon === 'dead') return;
+    this.trace(`${n.name} daemon KILLED`);
+    n.daemon = 'dead';
+    n.core = null;
+    n.queue = [];
+    n.inbox = [];
+    n.tickAt = Infinity;
+    n.tickToken++;
+  }
+
+  powerOff(n: SimNode): void {
+    this.killDaemon(n);
+    if (!n.power) return;
+    n.power = false;
+    for (const r of n.addrs.keys()) this.addrGone(n, r, 'power off');
+    n.addrs.clear();
+    this.trace(`${n.name} POWER OFF`);
+  }
+
+  powerOn(n: SimNode): void {
+    if (n.power) return;
+    n.power = true;
+    this.trace(`${n.name} power on`);
+    this.startDaemon(n);
+  }
+
+  freeze(n: SimNode): void {
+    if (n.daemon !== 'running') return;
+    n.daemon = 'frozen';
+    this.trace(`${n.name} daemon FROZEN`);
+  }
+
+  thaw(n: SimNode): void {
+    if (n.daemon !== 'frozen') return;
+    n.daemon = 'running';
+    this.trace(`${n.name} daemon thawed (${n.inbox.length} queued messages)`);
+    const inbox = n.inbox;
+    n.inbox = [];
+    this.stepNode(n, { kind: 'tick' });
+    for (const m of inbox) if (n.daemon === 'running') this.stepNode(n, { kind: 'message', msg: m });
+    if (n.execPending) this.push({ at: this.t, seq: 0, k: 'exec', node: n.id });
+  }
+
+  command(n: SimNode, cmd: Command): void {
+    if (n.daemon !== 'running') return;
+    this.stepNode(n, { kind: 'command', id: ++this.cmdId, cmd });
+  }
+
+  monitorFailure(n: SimNode, resource: string): void {
+    if (n.daemon !== 'running' || !n.core?.holding(resource)) return;
+    this.stepNode(n, { kind: 'monitor', resource, ok: false, reason: 'injected' });
+  }
+
+  // ------------------------------------------------------------ stepping
+
+  private stepNode(n: SimNode, input: Parameters<Core['step']>[0]): void {
+    if (!n.core || n.daemon !== 'running') return;
+    this.stats.steps++;
+    const effects = n.core.step(input, this.local(n));
+    this.enqueue(n, effects);
+    this.scheduleTick(n);
+  }
+
+  private scheduleTick(n: SimNode): void {
+    if (!n.core) return;
+    const H = this.p.config.cluster.timing.heartbeatIntervalMs;
+    const wakeLocal = Math.min(n.core.nextWakeup(), this.local(n) + H);
+    let at = Math.max(this.realOf(n, wakeLocal), this.t + 0.05);
+    at += this.rng.next() * this.p.timerLateMaxMs; // timers fire late, never early
+    if (at < n.tickAt - 1e-9 || n.tickAt <= this.t) {
+      n.tickAt = at;
+      this.push({ at, seq: 0, k: 'tick', node: n.id, token: ++n.tickToken });
+    }
+  }
+
+  private enqueue(n: SimNode, effects: Effect[]): void {
+    if (!effects.length) return;
+    n.queue.push(...effects);
+    if (!n.busy) this.push({ at: this.t, seq: 0, k: 'exec', node: n.id });
+  }
+
+  /** The driver: effects in order; address commands take time and block what follows. */
+  private exec(n: SimNode): void {
+    if (n.daemon === 'frozen') {
+      n.execPending = true;
+      return;
+    }
+    n.execPending = false;
+    while (n.queue.length && !n.busy && n.daemon === 'running') {
+      const e = n.queue.shift()!;
+      switch (e.kind) {
+        case 'send':
+          this.send(n, e.to, e.msg);
+          break;
+        case 'log':
+          if (this.p.trace && e.level !== 'debug') this.trace(`${n.name} ${e.event} ${JSON.stringify(e.fields).slice(0, 160)}`);
+          break;
+        case 'reply':
+          this.replies.push({ node: n.name, ok: e.ok, message: e.message });
+          break;
+        case 'persist':
+          n.disk = structuredClone(e.state);
+          break;
+        case 'acquire':
+        case 'refresh':
+        case 'release': {
+          // The driver checks notAfter right before handing the command to the kernel.
+          const apply = e.kind === 'release' || this.local(n) <= e.notAfter;
+          if (!apply) this.trace(`${n.name} ${e.kind} ${e.resource} SKIPPED (past notAfter)`);
+          n.busy = true;
+          const d = this.rng.next() < 0.9 ? this.rng.next() * 3 : this.rng.next() * this.p.applyMaxMs;
+          this.push({ at: this.t + d, seq: 0, k: 'ipdone', node: n.id, eff: e, inc: n.incarnation, apply });
+          break;
+        }
+      }
+    }
+  }
+
+  private ipDone(n: SimNode, e: Effect, apply: boolean): void {
+    n.busy = false;
+    if (n.power && apply) {
+      if (e.kind === 'acquire') this.addrAdd(n, e.resource, e.validLftSec);
+      else if (e.kind === 'refresh') {
+        if (this.present(n, e.resource)) n.addrs.set(e.resource, this.expiry(n, e.validLftSec));
+      } else if (e.kind === 'release') {
+        if (this.present(n, e.resource)) this.addrGone(n, e.resource, 'released');
+        n.addrs.delete(e.resource);
+      }
+    }
+    if (n.daemon !== 'dead' && n.queue.length) this.push({ at: this.t, seq: 0, k: 'exec', node: n.id });
+  }
+
+  private expiry(n: SimNode, validLftSec: number | null): number {
+    if (validLftSec === null) return Infinity;
+    const late = this.rng.next() * this.p.kernelLatenessMaxMs;
+    return this.realOf(n, this.local(n) + validLftSec * 1000 + late);
+  }
+
+  present(n: SimNode, r: string, t = this.t): boolean {
+    const exp = n.addrs.get(r);
+    return exp !== undefined && t < exp;
+  }
+
+  private addrAdd(n: SimNode, r: string, validLftSec: number | null): void {
+    const was = this.present(n, r);
+    const old = n.addrs.get(r);
+    if (!was && old !== undefined) this.closeInterval(n, r, old); // the kernel dropped it earlier
+    // THE invariant: nobody else has the address at this instant.
+    for (const o of this.nodes) {
+      if (o !== n && this.present(o, r)) {
+        this.violations.push({ at: this.t, what: `two holders of ${r}: ${o.name} still has it when ${n.name} adds it` });
+      }
+    }
+    n.addrs.set(r, this.expiry(n, validLftSec));
+    if (!was) {
+      this.stats.acquires++;
+      this.holderLog.get(r)!.push({ node: n.name, from: this.t, to: Infinity });
+      this.trace(`${n.name} ADDR+ ${r}`);
+    }
+  }
+
+  private closeInterval(n: SimNode, r: string, at: number): void {
+    const log = this.holderLog.get(r)!;
+    const last = [...log].reverse().find((h) => h.node === n.name && h.to === Infinity);
+    if (last) last.to = at;
+  }
+
+  private addrGone(n: SimNode, r: string, why: string): void {
+    this.closeInterval(n, r, Math.min(this.t, n.addrs.get(r) ?? this.t));
+    this.stats.releases++;
+    this.trace(`${n.name} ADDR- ${r} (${why})`);
+  }
+
+  private send(from: SimNode, to: number, msg: Message): void {
+    this.stats.messages++;
+    const key = `${from.id}>${to}`;
+    if (this.net.blocked.has(key) || this.rng.next() < this.net.loss) return;
+    const copies = this.rng.next() < 0.02 ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      let d = 0.1 + this.rng.next() * 2;
+      if (this.rng.next() < 0.05) d += this.rng.next() * 200; // reordering
+      this.push({ at: this.t + d, seq: 0, k: 'deliver', to, msg });
+    }
+  }
+
+  private deliver(to: SimNode, msg: Message): void {
+    if (!to.power || to.daemon === 'dead') return;
+    if (to.daemon === 'frozen') {
+      if (to.inbox.length < 2000) to.inbox.push(msg);
+      return;
+    }
+    this.stepNode(to, { kind: 'message', msg });
+  }
+
+  private monitor(n: SimNode): void {
+    if (!n.core) return;
+    if (n.daemon === 'running') {
+      for (const r of this.p.config.resources) {
+        if (n.core.holding(r.name) && !this.present(n, r.name)) {
+          this.stepNode(n, { kind: 'monitor', resource: r.name, ok: false, reason: 'address missing' });
+        }
+      }
+    }
+    const every = this.p.config.resources[0]?.monitorIntervalMs ?? 1000;
+    this.push({ at: this.t + every, seq: 0, k: 'monitor', node: n.id, inc: n.incarnation });
+  }
+
+  // ------------------------------------------------------------ run
+
+  run(until: number): void {
+    for (;;) {
+      const e = this.heap.pop();
+      if (!e) break;
+      if (e.at > until) {
+        this.heap.push(e);
+        break;
+      }
+      this.t = e.at;
+      switch (e.k) {
+        case 'call':
+          e.fn();
+          break;
+        case 'deliver':
+          this.deliver(this.nodes[e.to - 1], e.msg);
+          break;
+        case 'tick': {
+          const n = this.nodes[e.node - 1];
+          if (e.token !== n.tickToken) break;
+          n.tickAt = Infinity;
+          if (n.daemon === 'running') this.stepNode(n, { kind: 'tick' });
+          break;
+        }
+        case 'exec':
+          this.exec(this.nodes[e.node - 1]);
+          break;
+        case 'ipdone': {
+          const n = this.nodes[e.node - 1];
+          this.ipDone(n, e.eff, e.apply);
+          break;
+        }
+        case 'monitor': {
+          const n = this.nodes[e.node - 1];
+          if (e.inc === n.incarnation && n.daemon !== 'dead') this.monitor(n);
+          break;
+        }
+      }
+    }
+    this.t = until;
+  }
+
+  /** Nodes that have `r` on their interface right now. */
+  holders(r: string): SimNode[] {
+    return this.nodes.filter((n) => this.present(n, r));
+  }
+}

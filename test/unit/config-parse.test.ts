@@ -1,0 +1,188 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig, type PihaConfig } from '../../src/config/index.ts';
+
+const FULL = `cluster:
+  name: lbcluster
+  authkey: /etc/piha/authkey
+  interface: eth0
+  port: 5405
+  profile: lan
+  heartbeat_interval: 100ms
+  node_timeout: 1s
+  lease_time: 1350ms
+  clock_drift: 1%
+  status_bind: 0.0.0.0:9405
+  state_dir: /var/lib/piha
+  socket: /run/piha/piha.sock
+nodes:
+  - { name: worker0, id: 1, addr: 192.168.0.50 }
+  - { name: worker1, id: 2, addr: 192.168.0.51, votes: 1, mac: "DC:A6:32:01:02:03" }
+  - { name: nas, id: 4, addr: 192.168.0.60, role: witness }
+quorum:
+  expected_votes: 3
+  two_node: false
+defaults:
+  resource_stickiness: 100
+resources:
+  - name: kubernetes_api_port
+    type: vip
+    ip: 192.168.0.150
+    cidr_netmask: 32
+    monitor_interval: 5s
+    migration_threshold: 2
+    failure_timeout: 60s
+    prefers: { worker0: 50, worker1: -10 }
+    resource_stickiness: 60
+    checks:
+      - { type: http, url: "https://127.0.0.1:6443/readyz", interval: 2s, timeout: 1s, rise: 2, fall: 3 }
+      - { type: tcp, host: 127.0.0.1, port: 6443 }
+      - { type: exec, command: "/usr/local/bin/check.sh arg" }
+`;
+
+const CHECK_DEFAULTS = { intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3 };
+
+test('the full example parses to the normalised config', () => {
+  const { config, errors } = parseConfig(FULL);
+  assert.deepEqual(errors, []);
+  const expected: PihaConfig = {
+    cluster: {
+      name: 'lbcluster',
+      authkey: '/etc/piha/authkey',
+      interface: 'eth0',
+      port: 5405,
+      profile: 'lan',
+      timing: {
+        heartbeatIntervalMs: 100,
+        nodeTimeoutMs: 1000,
+        leaseMs: 1350,
+        clockDrift: 0.01,
+        releaseApplyMs: 100,
+        kernelLifetimeSlackMs: 300,
+      },
+      statusBind: '0.0.0.0:9405',
+      stateDir: '/var/lib/piha',
+      socket: '/run/piha/piha.sock',
+    },
+    nodes: [
+      { name: 'worker0', id: 1, addr: '192.168.0.50', role: 'member', votes: 1 },
+      { name: 'worker1', id: 2, addr: '192.168.0.51', role: 'member', votes: 1, mac: 'dc:a6:32:01:02:03' },
+      { name: 'nas', id: 4, addr: '192.168.0.60', role: 'witness', votes: 1 },
+    ],
+    quorum: { expectedVotes: 3, twoNode: false },
+    defaults: { resourceStickiness: 100 },
+    resources: [
+      {
+        name: 'kubernetes_api_port',
+        type: 'vip',
+        ip: '192.168.0.150',
+        cidrNetmask: 32,
+        monitorIntervalMs: 5000,
+        migrationThreshold: 2,
+        failureTimeoutMs: 60000,
+        prefers: { worker0: 50, worker1: -10 },
+        stickiness: 60,
+        checks: [
+          { type: 'http', target: 'https://127.0.0.1:6443/readyz', intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 3 },
+          { type: 'tcp', target: '127.0.0.1:6443', ...CHECK_DEFAULTS },
+          { type: 'exec', target: '/usr/local/bin/check.sh arg', ...CHECK_DEFAULTS },
+        ],
+      },
+    ],
+  };
+  assert.deepEqual(config, expected);
+});
+
+test('a minimal file gets every default', () => {
+  const { config, errors } = parseConfig(`
+cluster: { name: c1 }
+nodes:
+  - { name: a, id: 1, addr: 10.0.0.1 }
+resources:
+  - { name: web, ip: 10.0.0.100 }
+`);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(config, {
+    cluster: {
+      name: 'c1',
+      authkey: '/etc/piha/authkey',
+      interface: 'eth0',
+      port: 5405,
+      profile: 'lan',
+      timing: { heartbeatIntervalMs: 100, nodeTimeoutMs: 1000, leaseMs: 1350, clockDrift: 0.01, releaseApplyMs: 100, kernelLifetimeSlackMs: 300 },
+      statusBind: '0.0.0.0:9405',
+      stateDir: '/var/lib/piha',
+      socket: '/run/piha/piha.sock',
+    },
+    nodes: [{ name: 'a', id: 1, addr: '10.0.0.1', role: 'member', votes: 1 }],
+    quorum: { expectedVotes: 1, twoNode: false },
+    defaults: { resourceStickiness: 100 },
+    resources: [
+      { name: 'web', type: 'vip', ip: '10.0.0.100', cidrNetmask: 32, monitorIntervalMs: 5000, migrationThreshold: 3, failureTimeoutMs: 0, prefers: {}, checks: [] },
+    ],
+  });
+});
+
+test('empty optional sections mean none; failure_timeout 0 and "0s" are allowed; clock_drift as a fraction', () => {
+  const { config, errors } = parseConfig(`
+cluster: { name: c1, clock_drift: 0.02 }
+nodes: [{ name: a, id: 1, addr: 10.0.0.1 }]
+quorum:
+defaults:
+resources:
+  - name: web
+    ip: 10.0.0.100
+    prefers:
+    checks:
+`);
+  assert.deepEqual(errors, []);
+  assert.equal(config!.cluster.timing.clockDrift, 0.02);
+  assert.deepEqual(config!.resources[0].checks, []);
+  assert.deepEqual(config!.resources[0].prefers, {});
+  for (const ft of ['0', '"0"', '0s']) {
+    const r = parseConfig(`
+cluster: { name: c1 }
+nodes: [{ name: a, id: 1, addr: 10.0.0.1 }]
+resources: [{ name: web, ip: 10.0.0.100, failure_timeout: ${ft} }]
+`);
+    assert.deepEqual(r.errors, [], ft);
+    assert.equal(r.config!.resources[0].failureTimeoutMs, 0);
+  }
+});
+
+test('errors carry the line they are on', () => {
+  const { config, errors } = parseConfig(`cluster:
+  name: c1
+  port: 99999
+nodes:
+  - name: a
+    id: 1
+    addr: 10.0.0.300
+`);
+  assert.equal(config, null);
+  assert.deepEqual(
+    errors.map((e) => [e.path, e.line]),
+    [
+      ['cluster.port', 3],
+      ['nodes[0].addr', 7],
+    ],
+  );
+});
+
+test('every error at once: five different mistakes give five errors', () => {
+  const { config, errors } = parseConfig(`cluster:
+  name: c1
+  heartbeat_intervl: 100ms
+  node_timeout: 100
+nodes:
+  - { name: a, id: 1, addr: 192.168.0.5x }
+  - { name: b, id: 70000, addr: 192.168.0.6 }
+resources:
+  - { name: web, ip: 192.168.0.100, cidr_netmask: 33 }
+`);
+  assert.equal(config, null);
+  assert.deepEqual(
+    errors.map((e) => e.path),
+    ['cluster.heartbeat_intervl', 'cluster.node_timeout', 'nodes[0].addr', 'nodes[1].id', 'resources[0].cidr_netmask'],
+  );
+});

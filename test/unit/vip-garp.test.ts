@@ -1,0 +1,134 @@
+// Gratuitous ARP as seen from another machine (the client namespace): both forms go out,
+// a stale neighbour entry is corrected, and nothing is sent after release.
+
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { after, before, describe, it } from 'node:test';
+import { GarpAnnouncer, type GarpResult } from '../../src/vip/garp.ts';
+import { VipManager, type VipEvent } from '../../src/vip/manager.ts';
+import type { GarpOptions } from '../../src/vip/garp.ts';
+import { Lab, labUnavailable, sleep } from './vip-netns.ts';
+
+const skip = labUnavailable() ?? false;
+const res = { name: 'web', ip: '192.0.2.150', cidr: 24 };
+const now = (): number => performance.now();
+const FAKE_MAC = '02:00:00:00:00:99';
+
+// tcpdump -e -n prints, after a timestamp:
+//   <src mac> > ff:ff:ff:ff:ff:ff, ethertype ARP ..: Request who-has 192.0.2.150 (ff:ff:ff:ff:ff:ff) tell 192.0.2.150, ..
+//   <src mac> > ff:ff:ff:ff:ff:ff, ethertype ARP ..: Reply 192.0.2.150 is-at <src mac>, ..
+const isRequest = (l: string, mac: string): boolean =>
+  l.includes(` ${mac} > `) && new RegExp(`Request who-has ${res.ip} (\\(\\S+\\) )?tell ${res.ip},`).test(l);
+const isReply = (l: string, mac: string): boolean => l.includes(` ${mac} > `) && l.includes(`Reply ${res.ip} is-at ${mac},`);
+
+describe('vip GARP', { skip }, () => {
+  let lab: Lab;
+  let mac: string;
+  const managers: VipManager[] = [];
+  const manager = (garp: GarpOptions, events?: VipEvent[]): VipManager => {
+    const m = new VipManager({ ifname: 'eth0', now, netns: lab.node, garp, onEvent: events && ((e) => events.push(e)) });
+    managers.push(m);
+    return m;
+  };
+  const clientNeighMac = (): string | undefined => {
+    const n = JSON.parse(lab.ip(lab.client, '-j', 'neigh', 'show', res.ip, 'dev', 'eth0')) as { lladdr?: string }[];
+    return n[0]?.lladdr;
+  };
+
+  before(() => {
+    lab = new Lab();
+    mac = lab.nodeMac();
+  });
+  after(async () => {
+    for (const m of managers) await m.close();
+    lab?.destroy();
+  });
+
+  it('takeover burst sends both forms (3 requests + 3 replies, ~200 ms apart)', async () => {
+    const cap = await lab.captureArp();
+    const events: VipEvent[] = [];
+    const m = manager({ burstCount: 3, burstIntervalMs: 200, secondBurstDelayMs: 0, refreshIntervalMs: 0 }, events);
+    try {
+      const t0 = now();
+      assert.equal(await m.acquire(res, 30, now() + 1000), 'added');
+      assert.ok(now() - t0 < 100, 'acquire must not wait for arping');
+      await sleep(1800); // last packet at 400 ms, each arping lingers ~1 s
+      const lines = cap.lines();
+      assert.equal(lines.filter((l) => isRequest(l, mac)).length, 3, lines.join('\n'));
+      assert.equal(lines.filter((l) => isReply(l, mac)).length, 3, lines.join('\n'));
+      assert.equal(m.counters.garpSent, 6);
+      assert.equal(m.counters.garpFailed, 0);
+      assert.equal(events.filter((e) => e.type === 'garp' && e.ok).length, 6);
+    } finally {
+      await cap.stop();
+      await m.release(res);
+    }
+  });
+
+  it('each form alone corrects a stale MAC in a neighbour cache', async () => {
+    for (const form of ['request', 'reply'] as const) {
+      lab.ip(lab.client, 'neigh', 'replace', res.ip, 'lladdr', FAKE_MAC, 'dev', 'eth0', 'nud', 'stale');
+      assert.equal(clientNeighMac(), FAKE_MAC);
+      const m = manager({ forms: [form], burstCount: 1, secondBurstDelayMs: 0, refreshIntervalMs: 0 });
+      try {
+        await m.acquire(res, 30, now() + 1000);
+        const until = now() + 2000;
+        while (clientNeighMac() !== mac && now() < until) await sleep(20);
+        assert.equal(clientNeighMac(), mac, `${form} form did not update the client`);
+      } finally {
+        await m.release(res);
+      }
+    }
+  });
+
+  it('second burst and periodic refresh while held; release stops everything at once', async () => {
+    const cap = await lab.captureArp();
+    const m = manager({ burstCount: 1, secondBurstDelayMs: 500, refreshIntervalMs: 900 });
+    try {
+      await m.acquire(res, 30, now() + 1000);
+      await sleep(2000); // t=0 burst, 0.5 s second burst, 0.9 s and 1.8 s periodic
+      const reqs = cap.lines().filter((l) => isRequest(l, mac)).length;
+      assert.ok(reqs >= 4, `expected >= 4 requests, saw ${reqs}`);
+      assert.ok(m.announcing(res.ip));
+      await m.release(res);
+      assert.equal(m.announcing(res.ip), false);
+      await sleep(150); // let tcpdump print what was already on the wire
+      const n = cap.lines().filter((l) => l.includes(res.ip)).length;
+      await sleep(1200);
+      assert.equal(cap.lines().filter((l) => l.includes(res.ip)).length, n, 'GARP after release');
+    } finally {
+      await cap.stop();
+    }
+  });
+
+  it('a release racing an in-flight acquire leaves no announcement running', async () => {
+    const m = manager({ burstCount: 1 });
+    const acq = m.acquire(res, 30, now() + 1000);
+    const rel = m.release(res);
+    assert.equal(await acq, 'added');
+    await rel;
+    assert.equal(m.announcing(res.ip), false);
+    assert.equal(lab.nodeAddrs().has(res.ip), false);
+  });
+
+  it('arping failures are reported and counted, never thrown', async () => {
+    const results: GarpResult[] = [];
+    // 192.0.2.199 is not on the interface: arping cannot bind it as source.
+    const g = new GarpAnnouncer({
+      ifname: 'eth0',
+      netns: lab.node,
+      options: { burstCount: 1, secondBurstDelayMs: 0, refreshIntervalMs: 0 },
+      onResult: (r) => results.push(r),
+    });
+    try {
+      g.start('192.0.2.199');
+      const until = now() + 3000;
+      while (results.length < 2 && now() < until) await sleep(20);
+      assert.equal(results.length, 2);
+      assert.ok(results.every((r) => !r.ok && /bind|assign/i.test(r.error ?? '')), JSON.stringify(results));
+      assert.deepEqual(g.stats, { sent: 0, failed: 2 });
+    } finally {
+      g.close();
+    }
+  });
+});

@@ -1,0 +1,159 @@
+// VipManager against the real kernel: lifetimes, notAfter, release, monitor queries.
+
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { VipManager, type VipEvent } from '../../src/vip/manager.ts';
+import { Lab, labUnavailable, sleep } from './vip-netns.ts';
+
+const skip = labUnavailable() ?? false;
+const res = { name: 'web', ip: '192.0.2.150', cidr: 24 };
+const res2 = { name: 'db', ip: '192.0.2.151', cidr: 24 };
+const now = (): number => performance.now();
+const FOREVER = 4294967295;
+
+describe('vip VipManager', { skip }, () => {
+  let lab: Lab;
+  const managers: VipManager[] = [];
+  const manager = (events?: VipEvent[]): VipManager => {
+    const m = new VipManager({
+      ifname: 'eth0',
+      now,
+      netns: lab.node,
+      garp: { enabled: false }, // GARP has its own test file
+      onEvent: events ? (e) => events.push(e) : undefined,
+    });
+    managers.push(m);
+    return m;
+  };
+
+  before(() => {
+    lab = new Lab();
+  });
+  afterEach(() => {
+    for (const ip of lab.nodeAddrs().keys()) if (ip !== '192.0.2.11') lab.ip(lab.node, 'addr', 'flush', 'dev', 'eth0', 'to', `${ip}/32`);
+  });
+  after(async () => {
+    for (const m of managers) await m.close();
+    lab?.destroy();
+  });
+
+  it('acquire adds the VIP with the requested kernel lifetime', async () => {
+    const events: VipEvent[] = [];
+    const m = manager(events);
+    assert.equal(await m.acquire(res, 5, now() + 1000), 'added');
+    const lft = lab.nodeAddrs().get(res.ip);
+    assert.ok(lft !== undefined && lft <= 5 && lft >= 4, `valid_life_time ${lft}`);
+    assert.equal(m.counters.adds, 1);
+    assert.deepEqual(events.map((e) => [e.type, 'result' in e ? e.result : null]), [['acquire', 'added']]);
+    // Again with the address present: replace, not an error; and `forever` when null.
+    assert.equal(await m.acquire(res, null, now() + 1000), 'added');
+    assert.equal(lab.nodeAddrs().get(res.ip), FOREVER);
+  });
+
+  it('refresh every 300 ms keeps a 1 s VIP alive; it vanishes ~1 s after refreshes stop', async () => {
+    const m = manager();
+    assert.equal(await m.acquire(res, 1, now() + 1000), 'added');
+    const until = now() + 2600;
+    while (now() < until) {
+      await sleep(300);
+      assert.equal(await m.refresh(res, 1, now() + 1000), 'refreshed');
+      assert.ok(lab.nodeAddrs().has(res.ip), 'VIP lost while being refreshed');
+    }
+    const last = now();
+    while (lab.nodeAddrs().has(res.ip) && now() - last < 3000) await sleep(20);
+    const gone = (now() - last) / 1000;
+    assert.ok(gone >= 0.9 && gone <= 2.0, `vanished after ${gone.toFixed(2)} s`);
+    assert.ok(m.counters.refreshes >= 8);
+    // The daemon keeps refreshing after the kernel dropped it: report, don't re-add.
+    assert.equal(await m.refresh(res, 1, now() + 1000), 'missing');
+    assert.equal(lab.nodeAddrs().has(res.ip), false);
+    assert.equal(m.counters.missing, 1);
+  });
+
+  it('notAfter in the past: acquire and refresh are skipped, nothing reaches the kernel', async () => {
+    const m = manager();
+    assert.equal(await m.acquire(res, 5, now() - 1), 'skipped');
+    assert.equal(lab.nodeAddrs().has(res.ip), false);
+    assert.equal(await m.acquire(res, 5, now() + 1000), 'added');
+    assert.equal(await m.refresh(res, 9, now() - 1), 'skipped');
+    assert.ok((lab.nodeAddrs().get(res.ip) ?? 99) <= 5, 'lifetime was extended by a stale refresh');
+    assert.equal(m.counters.skippedStale, 2);
+    assert.equal(m.counters.failures, 0);
+  });
+
+  it('refresh does not re-add an address someone removed', async () => {
+    const m = manager();
+    assert.equal(await m.acquire(res, 5, now() + 1000), 'added');
+    lab.ip(lab.node, 'addr', 'del', `${res.ip}/24`, 'dev', 'eth0');
+    assert.equal(await m.refresh(res, 5, now() + 1000), 'missing');
+    assert.equal(lab.nodeAddrs().has(res.ip), false);
+  });
+
+  it('release removes the VIP and is idempotent', async () => {
+    const events: VipEvent[] = [];
+    const m = manager(events);
+    await m.acquire(res, 5, now() + 1000);
+    await m.release(res); // resolves after the kernel did it
+    assert.equal(lab.nodeAddrs().has(res.ip), false);
+    await m.release(res);
+    assert.equal(m.counters.releases, 2);
+    assert.equal(m.counters.failures, 0);
+    assert.ok(events.filter((e) => e.type === 'release').every((e) => e.type === 'release' && e.ok));
+    // A leftover with another prefix length is removed too.
+    lab.ip(lab.node, 'addr', 'add', `${res.ip}/32`, 'dev', 'eth0');
+    await m.release(res);
+    assert.equal(lab.nodeAddrs().has(res.ip), false);
+    assert.equal(m.counters.failures, 0);
+  });
+
+  it('listPresent and present report what is on the interface', async () => {
+    const m = manager();
+    assert.deepEqual(await m.listPresent([res.ip, res2.ip]), []);
+    await m.acquire(res, 5, now() + 1000);
+    lab.ip(lab.node, 'addr', 'add', `${res2.ip}/32`, 'dev', 'eth0'); // e.g. left by a crashed run
+    assert.deepEqual(await m.listPresent([res.ip, res2.ip, '192.0.2.152']), [res.ip, res2.ip]);
+    assert.equal(await m.present(res), true);
+    assert.equal(await m.present(res2), false, 'wrong prefix length is not our VIP');
+    await m.release(res);
+    assert.equal(await m.present(res), false);
+  });
+
+  it('linkUp follows carrier; a missing interface is down, not an exception', async () => {
+    const m = manager();
+    assert.equal(await m.linkUp(), true);
+    lab.ip(lab.client, 'link', 'set', 'eth0', 'down'); // peer down: node's veth loses carrier
+    try {
+      assert.equal(await m.linkUp(), false);
+    } finally {
+      lab.ip(lab.client, 'link', 'set', 'eth0', 'up');
+    }
+    const ghost = new VipManager({ ifname: 'nosuch0', now, netns: lab.node, garp: { enabled: false } });
+    managers.push(ghost);
+    assert.equal(await ghost.linkUp(), false);
+    assert.equal(await ghost.present(res), false);
+    assert.deepEqual(await ghost.listPresent([res.ip]), []);
+    assert.equal(await ghost.acquire(res, 5, now() + 1000), 'failed');
+    await ghost.release(res); // nothing there: still success
+    assert.equal(ghost.counters.failures, 1);
+    assert.equal(ghost.counters.releases, 1);
+  });
+
+  it('rejects bad input without running anything', async () => {
+    const m = manager();
+    assert.equal(await m.acquire({ ...res, ip: '192.0.2.300' }, 5, now() + 1000), 'failed');
+    assert.equal(await m.acquire(res, 0, now() + 1000), 'failed');
+    assert.equal(await m.refresh(res, Number.NaN, now() + 1000), 'failed');
+    assert.equal(m.runner.stats.batchStarts, 0);
+  });
+
+  it('keeps working after the batch ip process is killed', async () => {
+    const m = manager();
+    assert.equal(await m.acquire(res, 5, now() + 1000), 'added');
+    process.kill(m.runner.batchPid!, 'SIGKILL');
+    await sleep(50);
+    assert.equal(await m.refresh(res, 7, now() + 1000), 'refreshed');
+    assert.ok((lab.nodeAddrs().get(res.ip) ?? 0) > 5);
+    assert.equal(m.runner.stats.batchStarts, 2);
+  });
+});
