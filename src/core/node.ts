@@ -401,7 +401,7 @@ export class Core {
     this.followAssignment(now);
     this.maybeCampaign(now);
     const retryDue =
-      (this.coordRetryAt > 0 && now >= this.coordRetryAt) ||
+      (this.campaigning && this.coordRetryAt > 0 && now >= this.coordRetryAt) ||
       [...this.res.values()].some((r) => r.state === 'acquiring' && r.retryAt > 0 && now >= r.retryAt);
     if (this.urgent || retryDue || now >= this.lastHbAt + this.timing.heartbeatMs) this.heartbeat(now);
     this.takeGrantedLeases(now);
@@ -506,9 +506,10 @@ export class Core {
       // Our own vote: the local granter answers at once, under the same rules as for peers.
       const own = this.granter.request(this.self.id, this.inc, round, keys, coordTerm, now);
       for (const k of own.granted) this.tracker.grant(k, this.self.id, round);
-      for (const r of this.res.values()) if (r.state === 'acquiring' && r.retryAt <= now) r.retryAt = 0;
-      if (this.coordRetryAt <= now) this.coordRetryAt = 0;
     }
+    // Whatever retry was due is served by this round.
+    for (const r of this.res.values()) if (r.retryAt <= now) r.retryAt = 0;
+    if (this.coordRetryAt <= now) this.coordRetryAt = 0;
     const hb: Heartbeat = {
       t: 'hb',
       from: this.self.id,
@@ -535,6 +536,7 @@ export class Core {
         this.coord = { id: this.self.id, term: this.campaignTerm, lastHeard: now };
         this.campaignAt = Infinity;
         this.log('info', 'coordinator_elected', { term: this.campaignTerm });
+        this.assignedSince.clear();
         this.coordinate(now);
         this.urgent = true;
       }

@@ -19,10 +19,10 @@ export interface PlacementInput {
   defaultStickiness: number;
 }
 
-export function eligible(r: ResourceConfig, n: NodeConfig, p: PlacementInput): boolean {
+export function eligible(r: ResourceConfig, n: NodeConfig, p: PlacementInput, honourBans = true): boolean {
   if (n.role !== 'member') return false;
   if (!p.online.has(n.id) || p.standby.has(n.id)) return false;
-  if (p.banned.get(r.name)?.has(n.id)) return false;
+  if (honourBans && p.banned.get(r.name)?.has(n.id)) return false;
   const fails = p.failCounts.get(n.id)?.[r.name] ?? 0;
   return !(r.migrationThreshold > 0 && fails >= r.migrationThreshold);
 }
@@ -37,16 +37,21 @@ export function score(r: ResourceConfig, n: NodeConfig, p: PlacementInput): numb
 /** The node each resource should be on (0 = nowhere eligible). */
 export function place(resources: ResourceConfig[], p: PlacementInput): Map<string, number> {
   const out = new Map<string, number>();
+  const sorted = [...p.nodes].sort((a, b) => a.id - b.id);
   for (const r of resources) {
+    // A node that recently failed to acquire is passed over, unless it is the only choice.
     let best = 0;
-    let bestScore = -Infinity;
-    for (const n of [...p.nodes].sort((a, b) => a.id - b.id)) {
-      if (!eligible(r, n, p)) continue;
-      const s = score(r, n, p);
-      if (s > bestScore) {
-        best = n.id;
-        bestScore = s;
+    for (const honourBans of [true, false]) {
+      let bestScore = -Infinity;
+      for (const n of sorted) {
+        if (!eligible(r, n, p, honourBans)) continue;
+        const s = score(r, n, p);
+        if (s > bestScore) {
+          best = n.id;
+          bestScore = s;
+        }
       }
+      if (best) break;
     }
     out.set(r.name, best);
   }

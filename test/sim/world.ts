@@ -358,7 +358,13 @@ export class World {
   // ------------------------------------------------------------ run
 
   run(until: number): void {
+    // Everything has a limit: a message storm is a bug, not a slow test.
+    const budget = this.stats.steps + 5000 * this.nodes.length * Math.max(1, (until - this.t) / 1000);
     for (;;) {
+      if (this.stats.steps > budget) {
+        this.violations.push({ at: this.t, what: `event storm: more than ${budget} core steps` });
+        break;
+      }
       const e = this.heap.pop();
       if (!e) break;
       if (e.at > until) {

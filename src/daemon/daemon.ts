@@ -1,0 +1,407 @@
+// The daemon: wires the pure core to real I/O. It owns the only timers and sockets.
+//
+//   UDP packet ─► transport (authenticate, reject) ─► core.step(message) ─► effects
+//   timer      ─► core.step(tick)                                         ─► effects
+//   monitor    ─► core.step(monitor)                                      ─► effects
+//   CLI socket ─► core.step(command)                                      ─► effects
+//
+// Effects run in order (executor.ts). Every timeout is read on the monotonic clock.
+
+import { randomInt } from 'node:crypto';
+import pino from 'pino';
+import type { PihaConfig, NodeConfig, ResourceConfig } from '../config/types.ts';
+import { Core } from '../core/node.ts';
+import type { Effect, Input, LeaseReply, Message } from '../core/types.ts';
+import { UdpTransport } from '../transport/udp.ts';
+import { loadKeyFile } from '../transport/authkey.ts';
+import { VipManager, type VipResource } from '../vip/manager.ts';
+import { startStatusServer, toDaemonStatus, type StatusServer } from '../api/status-server.ts';
+import { startControlServer, type ControlServer } from '../api/control.ts';
+import type { ControlRequest, ControlResponse, MetricsSnapshot, SafetyInfo } from '../api/status-types.ts';
+import { createSystemInfoCache } from '../api/system-info.ts';
+import { StateStore } from './state-store.ts';
+import { monotonicNow } from './clock.ts';
+import { HealthCheck } from './checks.ts';
+import { VERSION } from '../version.ts';
+
+export interface DaemonOptions {
+  config: PihaConfig;
+  node: NodeConfig;
+  logLevel?: string;
+}
+
+const vipOf = (r: ResourceConfig): VipResource => ({ name: r.name, ip: r.ip, cidr: r.cidrNetmask });
+
+export function safetyInfo(config: PihaConfig, kernelLifetime: boolean): SafetyInfo {
+  const covers = ['power cut or crash of the holder', 'network partition, including peer-only', 'loss of quorum', 'clean stop (near-instant switchover)'];
+  const doesNotCover: string[] = ['a hung kernel (needs watchdog fencing)'];
+  if (kernelLifetime) covers.push('killed or frozen daemon (the kernel drops the address when its lifetime runs out)');
+  else {
+    doesNotCover.push(
+      `a frozen daemon: profile ${config.cluster.profile} has a lease too short for whole-second kernel address lifetimes; a killed daemon is covered only by the systemd unit's ExecStopPost cleanup`,
+    );
+  }
+  return { mode: 'lease', kernelLifetime, covers, doesNotCover };
+}
+
+export class Daemon {
+  readonly log: pino.Logger;
+  private core!: Core;
+  private transport!: UdpTransport;
+  private vip!: VipManager;
+  private status: StatusServer | null = null;
+  private control: ControlServer | null = null;
+  private readonly store: StateStore;
+  private readonly checks = new Map<string, HealthCheck[]>();
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private readonly intervals: NodeJS.Timeout[] = [];
+  private queue: Effect[] = [];
+  private pumping = false;
+  private drained: (() => void)[] = [];
+  private replies = new Map<number, (r: ControlResponse) => void>();
+  private cmdSeq = 0;
+  private lastLoopAt = monotonicNow();
+  private loopLagMs = 0;
+  private failovers = 0;
+  private rtt: Record<string, number> = {};
+  private sentRounds = new Map<number, number>(); // round -> send time (for RTT)
+  private stopping = false;
+  private readonly byId: Map<number, NodeConfig>;
+  private readonly resources: Map<string, ResourceConfig>;
+
+  constructor(private readonly o: DaemonOptions) {
+    this.log = pino({ level: o.logLevel ?? process.env.PIHA_LOG_LEVEL ?? 'info', base: { node: o.node.name } });
+    this.store = new StateStore(o.config.cluster.stateDir);
+    this.byId = new Map(o.config.nodes.map((n) => [n.id, n]));
+    this.resources = new Map(o.config.resources.map((r) => [r.name, r]));
+  }
+
+  async start(): Promise<void> {
+    const { config, node } = this.o;
+    const key = loadKeyFile(config.cluster.authkey);
+    const incarnation = this.store.nextIncarnation();
+    this.core = new Core({
+      config,
+      self: node.id,
+      incarnation,
+      seed: randomInt(1, 2 ** 31),
+      now: monotonicNow(),
+      persisted: this.store.load(),
+    });
+    this.vip = new VipManager({
+      ifname: config.cluster.interface,
+      now: monotonicNow,
+      logger: this.log.child({ part: 'vip' }),
+      onEvent: (e) => {
+        if (e.type === 'garp' && !e.ok) this.log.warn({ event: 'garp_failed', ip: e.ip, form: e.form, error: e.error }, 'gratuitous ARP failed');
+      },
+    });
+    this.transport = new UdpTransport({
+      key,
+      clusterName: config.cluster.name,
+      selfId: node.id,
+      peers: config.nodes.filter((n) => n.id !== node.id).map((n) => ({ id: n.id, addr: n.addr, port: config.cluster.port })),
+      bindAddr: node.addr,
+      port: config.cluster.port,
+      confirmHoldMs: Math.max(2000, 2 * config.cluster.timing.heartbeatIntervalMs),
+      now: monotonicNow,
+      logger: this.log.child({ part: 'transport' }),
+      onMessage: (msg) => this.onMessage(msg),
+      onReject: (reason, from) => this.onReject(reason, from),
+    });
+    // A VIP left on the interface by a previous run is not ours until a majority says so.
+    this.enqueue(this.core.startEffects());
+    await this.bindTransport();
+    const system = createSystemInfoCache();
+    const [host, portStr] = splitHostPort(config.cluster.statusBind);
+    this.status = await startStatusServer({
+      host,
+      port: Number(portStr),
+      getStatus: () => this.statusSnapshot(),
+      getMetrics: () => this.metrics(),
+      isAlive: () => !this.stopping && monotonicNow() - this.lastLoopAt < 3 * config.cluster.timing.heartbeatIntervalMs + 1000,
+      nodeName: node.name,
+      system,
+    });
+    this.control = await startControlServer({ path: config.cluster.socket, handle: (req) => this.onControl(req) });
+    for (const r of config.resources) this.startMonitor(r);
+    // Reconcile: an address of ours on the interface that the core does not hold is removed.
+    this.intervals.push(setInterval(() => void this.reconcile(), 2000));
+    this.step({ kind: 'tick' });
+    this.log.info(
+      { event: 'daemon_started', version: VERSION, incarnation, addr: node.addr, port: config.cluster.port, status: this.status.address, socket: config.cluster.socket, profile: config.cluster.profile },
+      `piha ${VERSION} started as ${node.name}`,
+    );
+  }
+
+  private async bindTransport(): Promise<void> {
+    // At boot the address may not be up yet (DHCP, slow link): keep trying, say why.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.transport.start();
+        return;
+      } catch (e) {
+        if (attempt === 1 || attempt % 30 === 0) this.log.error({ event: 'bind_failed', error: (e as Error).message }, 'cannot bind the cluster port yet; retrying every second');
+        await new Promise((r) => setTimeout(r, 1000));
+        if (this.stopping) throw e;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ core stepping
+
+  private step(input: Input): void {
+    if (!this.core) return;
+    const now = monotonicNow();
+    const effects = this.core.step(input, now);
+    this.enqueue(effects);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopping) return;
+    const wake = this.core.nextWakeup();
+    if (!Number.isFinite(wake)) return;
+    if (this.timer && wake >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = wake;
+    const delay = Math.max(0, wake - monotonicNow());
+    this.timer = setTimeout(() => {
+      const late = monotonicNow() - this.timerAt;
+      this.loopLagMs = Math.max(0, late);
+      this.lastLoopAt = monotonicNow();
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.step({ kind: 'tick' });
+    }, delay);
+  }
+
+  private onMessage(msg: Message): void {
+    if (msg.t === 'grant') this.noteRtt(msg);
+    this.step({ kind: 'message', msg });
+  }
+
+  private noteRtt(g: LeaseReply): void {
+    const sent = this.sentRounds.get(g.round);
+    const peer = this.byId.get(g.from)?.name;
+    if (sent !== undefined && peer) this.rtt[peer] = (monotonicNow() - sent) / 1000;
+  }
+
+  private rejectLogAt = 0;
+  private onReject(reason: string, from: string): void {
+    // Rate-limited: a flood of junk must not become a flood of log lines.
+    const now = monotonicNow();
+    if (now - this.rejectLogAt > 10_000) {
+      this.rejectLogAt = now;
+      this.log.warn({ event: 'packet_rejected', reason, from, totals: this.transport.stats().rejected }, 'rejected a cluster packet');
+    }
+  }
+
+  // ------------------------------------------------------------ effects
+
+  private enqueue(effects: Effect[]): void {
+    if (!effects.length) return;
+    this.queue.push(...effects);
+    if (!this.pumping) void this.pump();
+  }
+
+  /**
+   * Effects in order. A release is awaited before anything after it runs (the `rel`
+   * messages that follow tell peers they may take the address). Adds and refreshes go to the
+   * ip runner, which keeps its own order, without holding up heartbeats.
+   */
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length) {
+        const e = this.queue.shift()!;
+        try {
+          await this.run(e);
+        } catch (err) {
+          this.log.error({ event: 'effect_failed', effect: e.kind, error: (err as Error).message }, 'effect failed');
+        }
+      }
+    } finally {
+      this.pumping = false;
+      for (const d of this.drained.splice(0)) d();
+    }
+  }
+
+  private async run(e: Effect): Promise<void> {
+    switch (e.kind) {
+      case 'send':
+        if (e.msg.t === 'hb' && e.msg.req) this.rememberRound(e.msg.req.round);
+        this.transport.send(e.to, e.msg);
+        return;
+      case 'log': {
+        const { event, fields, level } = e;
+        this.log[level]({ event, ...fields }, event.replace(/_/g, ' '));
+        return;
+      }
+      case 'reply': {
+        const r = this.replies.get(e.id);
+        this.replies.delete(e.id);
+        r?.({ ok: e.ok, message: e.message });
+        return;
+      }
+      case 'persist':
+        try {
+          this.store.save(e.state);
+        } catch (err) {
+          this.log.error({ event: 'persist_failed', error: (err as Error).message }, 'could not save state');
+        }
+        return;
+      case 'acquire': {
+        const r = this.resources.get(e.resource)!;
+        this.failovers++;
+        void this.vip.acquire(vipOf(r), e.validLftSec, e.notAfter).then((res) => {
+          if (res === 'failed') this.step({ kind: 'monitor', resource: r.name, ok: false, reason: 'could not add the address' });
+          else if (res === 'skipped') this.log.warn({ event: 'acquire_skipped', resource: r.name }, 'address add skipped: the daemon ran late');
+        });
+        return;
+      }
+      case 'refresh': {
+        const r = this.resources.get(e.resource)!;
+        void this.vip.refresh(vipOf(r), e.validLftSec, e.notAfter).then((res) => {
+          if (res === 'missing') this.step({ kind: 'monitor', resource: r.name, ok: false, reason: 'address vanished from the interface' });
+        });
+        return;
+      }
+      case 'release': {
+        const r = this.resources.get(e.resource)!;
+        await this.vip.release(vipOf(r));
+        return;
+      }
+    }
+  }
+
+  private rememberRound(round: number): void {
+    this.sentRounds.set(round, monotonicNow());
+    if (this.sentRounds.size > 64) this.sentRounds.delete(this.sentRounds.keys().next().value as number);
+  }
+
+  // ------------------------------------------------------------ monitoring
+
+  private startMonitor(r: ResourceConfig): void {
+    const checks = r.checks.map(
+      (c) =>
+        new HealthCheck(c, (up, reason) => {
+          this.log[up ? 'info' : 'warn']({ event: 'check', resource: r.name, type: c.type, target: c.target, up, reason }, `health check ${up ? 'up' : 'down'}`);
+        }),
+    );
+    this.checks.set(r.name, checks);
+    for (const c of checks) c.start();
+    const t = setInterval(() => void this.monitor(r), r.monitorIntervalMs);
+    this.intervals.push(t);
+  }
+
+  private async monitor(r: ResourceConfig): Promise<void> {
+    if (this.stopping || !this.core.holding(r.name)) return;
+    const v = vipOf(r);
+    let reason = '';
+    if (!(await this.vip.linkUp())) reason = `link ${this.o.config.cluster.interface} is down`;
+    else if (!(await this.vip.present(v))) reason = 'address missing from the interface';
+    else {
+      const down = (this.checks.get(r.name) ?? []).find((c) => !c.up);
+      if (down) reason = `health check ${down.cfg.type} ${down.cfg.target} failing: ${down.lastReason}`;
+    }
+    if (reason && this.core.holding(r.name)) this.step({ kind: 'monitor', resource: r.name, ok: false, reason });
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.stopping || this.pumping) return;
+    try {
+      const ips = [...this.resources.values()].map((r) => r.ip);
+      const present = await this.vip.listPresent(ips);
+      for (const ip of present) {
+        const r = [...this.resources.values()].find((x) => x.ip === ip)!;
+        if (!this.core.holding(r.name) && !this.pumping) {
+          this.log.warn({ event: 'reconcile_removed', resource: r.name, ip }, 'removed an address this node does not hold');
+          await this.vip.release(vipOf(r));
+        }
+      }
+    } catch (e) {
+      this.log.debug({ event: 'reconcile_failed', error: (e as Error).message });
+    }
+  }
+
+  // ------------------------------------------------------------ control and status
+
+  private async onControl(req: ControlRequest): Promise<ControlResponse> {
+    switch (req.op) {
+      case 'ping':
+        return { ok: true, message: 'pong' };
+      case 'version':
+        return { ok: true, message: VERSION };
+      case 'status':
+        return { ok: true, data: { ...this.statusSnapshot(), system: undefined } };
+      case 'command': {
+        const id = ++this.cmdSeq;
+        const p = new Promise<ControlResponse>((resolve) => {
+          this.replies.set(id, resolve);
+          setTimeout(() => {
+            if (this.replies.delete(id)) resolve({ ok: false, message: 'the daemon did not answer the command in time' });
+          }, 2000).unref();
+        });
+        this.step({ kind: 'command', id, cmd: req.cmd });
+        return p;
+      }
+    }
+  }
+
+  private statusSnapshot() {
+    const c = this.core.status(monotonicNow());
+    return toDaemonStatus(c, {
+      cluster: this.o.config.cluster.name,
+      version: VERSION,
+      profile: this.o.config.cluster.profile,
+      safety: safetyInfo(this.o.config, this.core.timing.kernelLifetime),
+    });
+  }
+
+  private metrics(): MetricsSnapshot {
+    const c = this.core.status(monotonicNow());
+    const st = this.transport.stats();
+    return {
+      quorate: c.quorate,
+      nodesOnline: c.nodes.filter((n) => n.state !== 'offline').length,
+      votes: c.votes,
+      expectedVotes: c.expectedVotes,
+      vips: c.resources.map((r) => ({ resource: r.name, ip: r.ip, held: this.core.holding(r.name) })),
+      resourceFailCounts: Object.fromEntries(c.resources.map((r) => [r.name, r.failCount])),
+      failoversTotal: this.failovers,
+      packetsReceivedTotal: st.received,
+      packetsSentTotal: st.sent,
+      packetsRejectedTotal: { ...st.rejected },
+      heartbeatRttSeconds: { ...this.rtt },
+      coordinator: this.core.isCoordinator(),
+      term: c.term,
+      loopLagSeconds: this.loopLagMs / 1000,
+    };
+  }
+
+  // ------------------------------------------------------------ stop
+
+  /** Clean stop: release every VIP, tell the peers, then close everything. */
+  async stop(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.log.info({ event: 'stopping', reason }, 'stopping: releasing VIPs');
+    this.step({ kind: 'shutdown' });
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    const drained = this.pumping ? new Promise<void>((r) => this.drained.push(r)) : Promise.resolve();
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 3000))]);
+    for (const t of this.intervals) clearInterval(t);
+    for (const cs of this.checks.values()) for (const c of cs) c.stop();
+    // Whatever the core thought, no VIP of ours stays behind after a stop.
+    await Promise.all([...this.resources.values()].map((r) => this.vip.release(vipOf(r)).catch(() => undefined)));
+    await Promise.allSettled([this.transport.close(), this.status?.close(), this.control?.close(), this.vip.close()]);
+    this.log.info({ event: 'stopped' }, 'stopped');
+  }
+}
+
+export function splitHostPort(s: string): [string, string] {
+  const i = s.lastIndexOf(':');
+  return [s.slice(0, i).replace(/^\[|\]$/g, ''), s.slice(i + 1)];
+}
