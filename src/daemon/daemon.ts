@@ -191,6 +191,8 @@ export class Daemon {
   private rejectLogAt = 0;
   private onReject(reason: string, from: string): void {
     // Rate-limited: a flood of junk must not become a flood of log lines.
+    // stale_session is the normal one-packet handshake after any restart: not worth a warning.
+    if (reason === 'stale_session') return;
     const now = monotonicNow();
     if (now - this.rejectLogAt > 10_000) {
       this.rejectLogAt = now;

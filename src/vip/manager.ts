@@ -180,7 +180,11 @@ export class VipManager {
 
   /** Interface administratively up and with carrier. */
   async linkUp(): Promise<boolean> {
-    const r = await this.ip.run(['link', 'show', 'dev', this.ifname]);
+    // `addr show` carries the link flags too. Never `link show` through the batch process:
+    // iproute2 keeps its filter state between batch commands, and after one `link show`
+    // every later `addr show` in the same batch printed link objects without addr_info
+    // (every VIP then looked missing). Found by the lab's SIGKILL test; see vip-ip tests.
+    const r = await this.ip.run(['addr', 'show', 'dev', this.ifname]);
     if (!r.ok) return false;
     try {
       const links = parseJson(r.stdout) as { flags?: string[] }[];

@@ -157,3 +157,32 @@ describe('vip VipManager', { skip }, () => {
     assert.equal(m.runner.stats.batchStarts, 2);
   });
 });
+
+// Regression: iproute2's batch mode keeps filter state between commands; a `link show`
+// followed by `addr show` printed no addresses, so a held VIP looked missing.
+it('present() stays right when linkUp(), present(), refresh() and listPresent() interleave', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root');
+  const ns = `pihavip-rg${process.pid}`;
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'peer0', 'up']);
+    const { VipManager } = await import('../../src/vip/manager.ts');
+    const now = () => Number(process.hrtime.bigint()) / 1e6;
+    const v = new VipManager({ ifname: 'eth0', now, netns: ns, garp: { enabled: false } });
+    const r = { name: 'vip', ip: '192.0.2.150', cidr: 32 };
+    assert.equal(await v.acquire(r, 5, now() + 1000), 'added');
+    for (let i = 0; i < 20; i++) {
+      const [up, present, refreshed, list] = await Promise.all([v.linkUp(), v.present(r), v.refresh(r, 5, now() + 1000), v.listPresent([r.ip])]);
+      assert.equal(up, true);
+      assert.equal(present, true);
+      assert.equal(refreshed, 'refreshed');
+      assert.deepEqual(list, [r.ip]);
+    }
+    await v.close();
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
+});

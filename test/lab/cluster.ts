@@ -1,0 +1,128 @@
+// A lab cluster: the network-namespace LAN of lab.ts plus real piha daemons, one per node
+// namespace, each with its own config file, state dir and control socket. The daemons run
+// the built bundle (dist/piha) with this machine's node — the shipped artefact.
+
+import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Lab, now, sleep, type LabProcess } from './lab.ts';
+
+export const REPO = resolve(import.meta.dirname, '..', '..');
+export const PIHA = join(REPO, 'dist', 'piha');
+export const VIP = '192.0.2.150';
+
+export interface ClusterOptions {
+  nodes?: number;
+  profile?: 'lan' | 'fast' | 'slow';
+  extraCluster?: string; // extra YAML lines under cluster:
+  resources?: string; // YAML of the resources: list (default: one VIP)
+  prefers?: string; // e.g. "{ node1: 50 }"
+}
+
+export class LabCluster {
+  readonly dir: string;
+  readonly daemons = new Map<string, LabProcess>();
+
+  private constructor(
+    readonly lab: Lab,
+    readonly opts: ClusterOptions,
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), 'piha-lab-'));
+  }
+
+  static async create(opts: ClusterOptions = {}): Promise<LabCluster> {
+    if (!existsSync(PIHA)) throw new Error(`${PIHA} is missing: run make build first`);
+    const lab = await Lab.create({ nodes: opts.nodes ?? 3, vip: VIP });
+    const c = new LabCluster(lab, opts);
+    c.writeConfig();
+    return c;
+  }
+
+  configFile(): string {
+    return join(this.dir, 'piha.yaml');
+  }
+
+  private writeConfig(): void {
+    const nodes = this.lab.nodes.map((n, i) => `  - { name: ${n.name}, id: ${i + 1}, addr: ${n.addr} }`).join('\n');
+    const resources =
+      this.opts.resources ??
+      `  - name: vip
+    type: vip
+    ip: ${VIP}
+    cidr_netmask: 32
+    monitor_interval: 1s
+    migration_threshold: 3
+    failure_timeout: 60s${this.opts.prefers ? `\n    prefers: ${this.opts.prefers}` : ''}`;
+    const yaml = `cluster:
+  name: labcluster
+  authkey: ${join(this.dir, 'authkey')}
+  interface: eth0
+  profile: ${this.opts.profile ?? 'lan'}
+${this.opts.extraCluster ?? ''}
+nodes:
+${nodes}
+resources:
+${resources}
+`;
+    writeFileSync(this.configFile(), yaml);
+    const key = Buffer.alloc(32, 7).toString('hex');
+    writeFileSync(join(this.dir, 'authkey'), key + '\n', { mode: 0o600 });
+  }
+
+  socket(node: string): string {
+    return join(this.dir, `${node}.sock`);
+  }
+
+  start(node: string): LabProcess {
+    const m = this.lab.node(node);
+    const p = this.lab.spawn(
+      m.ns,
+      [process.execPath, PIHA, 'daemon', '--config', this.configFile(), '--node', node, '--state-dir', join(this.dir, `${node}-state`), '--socket', this.socket(node)],
+      { logFile: join(this.dir, `${node}.log`), name: `piha@${node}` },
+    );
+    this.daemons.set(node, p);
+    return p;
+  }
+
+  async startAll(): Promise<void> {
+    for (const n of this.lab.nodes) this.start(n.name);
+  }
+
+  /** Runs the CLI inside a node's namespace against that node's daemon. */
+  async cli(node: string, args: string[]) {
+    const m = this.lab.node(node);
+    return this.lab.exec(m.ns, [process.execPath, PIHA, ...args, '--socket', this.socket(node)]);
+  }
+
+  async statusJson(node: string): Promise<any> {
+    const r = await this.cli(node, ['status', '--json']);
+    if (r.code !== 0) throw new Error(`status on ${node} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  }
+
+  /** Waits until exactly one node has the VIP on its interface (per the watcher). */
+  async waitForHolder(w: ReturnType<Lab['watchAddress']>, timeoutMs = 15000, not?: string): Promise<string> {
+    const t0 = now();
+    while (now() - t0 < timeoutMs) {
+      const h = w.holders();
+      if (h.length === 1 && h[0] !== not) return h[0];
+      await sleep(20);
+    }
+    throw new Error(`no single VIP holder within ${timeoutMs} ms (holders: ${w.holders().join(',') || 'none'})\n${this.logs()}`);
+  }
+
+  logs(lines = 25): string {
+    let out = '';
+    for (const n of this.lab.nodes) {
+      const p = this.daemons.get(n.name);
+      if (!p) continue;
+      out += `--- ${n.name} (last ${lines} lines)\n${[...p.stdoutLines, ...p.stderrLines].slice(-lines).join('\n')}\n`;
+    }
+    return out;
+  }
+
+  async destroy(): Promise<void> {
+    await this.lab.destroy();
+    if (!process.env.PIHA_LAB_KEEP) rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,600 @@
+// Drives a few Core instances by hand over a tiny deterministic in-memory network: every
+// `send` is delivered at once (same clock for all nodes), time advances in 10 ms ticks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Core } from '../../src/core/node.ts';
+import type { Command, Effect, Input, Message } from '../../src/core/types.ts';
+import type { PihaConfig } from '../../src/config/types.ts';
+import { config, type ConfigShape } from './core-helpers.ts';
+
+const TICK = 10;
+
+interface Step {
+  t: number;
+  node: number;
+  input: Input;
+  out: Effect[];
+}
+
+class Net {
+  now = 0;
+  readonly cores = new Map<number, Core>();
+  readonly up = new Set<number>();
+  readonly steps: Step[] = [];
+  /** Drop a message from -> to when this returns true. */
+  cut: (from: number, to: number) => boolean = () => false;
+  /** Who has the address, as the drivers executed acquire/release. */
+  readonly addr = new Map<string, Set<number>>();
+  readonly violations: string[] = [];
+  private queue: { to: number; msg: Message }[] = [];
+  private draining = false;
+  private cmdId = 0;
+
+  constructor(readonly cfg: PihaConfig) {}
+
+  start(id: number, incarnation = 1): Core {
+    const core = new Core({ config: this.cfg, self: id, incarnation, seed: id * 7919, now: this.now });
+    this.cores.set(id, core);
+    this.up.add(id);
+    this.execute(id, core.startEffects());
+    return core;
+  }
+
+  core(id: number): Core {
+    return this.cores.get(id)!;
+  }
+
+  /** Step node `id` with `input`, deliver everything that follows; returns that step's effects. */
+  input(id: number, input: Input): Effect[] {
+    const out = this.stepOne(id, input);
+    if (!this.draining) {
+      this.draining = true;
+      try {
+        while (this.queue.length) {
+          const { to, msg } = this.queue.shift()!;
+          if (this.up.has(to)) this.stepOne(to, { kind: 'message', msg });
+        }
+      } finally {
+        this.draining = false;
+      }
+    }
+    return out;
+  }
+
+  command(id: number, cmd: Command): { ok: boolean; message: string; out: Effect[] } {
+    const n = ++this.cmdId;
+    const out = this.input(id, { kind: 'command', id: n, cmd });
+    const reply = out.find((e) => e.kind === 'reply' && e.id === n);
+    assert.ok(reply && reply.kind === 'reply', 'a command gets a reply in the same step');
+    return { ok: reply.ok, message: reply.message, out };
+  }
+
+  tick(): void {
+    this.now += TICK;
+    for (const id of [...this.up].sort((a, b) => a - b)) this.input(id, { kind: 'tick' });
+  }
+
+  run(ms: number): void {
+    const end = this.now + ms;
+    while (this.now < end) this.tick();
+  }
+
+  /** Tick until `pred` holds; returns the time. Fails the test after `maxMs`. */
+  until(pred: () => boolean, maxMs: number, what: string): number {
+    const end = this.now + maxMs;
+    while (!pred()) {
+      if (this.now >= end) assert.fail(`not within ${maxMs} ms (t=${this.now}): ${what}`);
+      this.tick();
+    }
+    return this.now;
+  }
+
+  holders(resource = 'vip0'): number[] {
+    return [...this.up].filter((id) => this.core(id).holding(resource)).sort((a, b) => a - b);
+  }
+
+  coordinators(): number[] {
+    return [...this.up].filter((id) => this.core(id).isCoordinator()).sort((a, b) => a - b);
+  }
+
+  /** Effects of a kind emitted by a node (or any node), with their step's time. */
+  effects<K extends Effect['kind']>(kind: K, node?: number): { t: number; node: number; e: Extract<Effect, { kind: K }> }[] {
+    const r: { t: number; node: number; e: Extract<Effect, { kind: K }> }[] = [];
+    for (const s of this.steps) {
+      if (node !== undefined && s.node !== node) continue;
+      for (const e of s.out) if (e.kind === kind) r.push({ t: s.t, node: s.node, e: e as Extract<Effect, { kind: K }> });
+    }
+    return r;
+  }
+
+  logs(event: string, node?: number): { t: number; node: number }[] {
+    return this.effects('log', node)
+      .filter((x) => x.e.event === event)
+      .map(({ t, node }) => ({ t, node }));
+  }
+
+  assertSafe(): void {
+    assert.deepEqual(this.violations, [], 'never two nodes with the same address');
+  }
+
+  private stepOne(id: number, input: Input): Effect[] {
+    const out = this.core(id).step(input, this.now);
+    this.steps.push({ t: this.now, node: id, input, out });
+    this.execute(id, out);
+    return out;
+  }
+
+  private execute(id: number, out: Effect[]): void {
+    for (const e of out) {
+      if (e.kind === 'send') {
+        if (!this.cut(id, e.to)) this.queue.push({ to: e.to, msg: structuredClone(e.msg) });
+      } else if (e.kind === 'acquire' && this.now <= e.notAfter) {
+        const s = this.addr.get(e.resource) ?? new Set<number>();
+        s.add(id);
+        this.addr.set(e.resource, s);
+        if (s.size > 1) this.violations.push(`t=${this.now} ${e.resource} on ${[...s].join(',')}`);
+      } else if (e.kind === 'release') {
+        this.addr.get(e.resource)?.delete(id);
+      }
+    }
+  }
+}
+
+/** A network of the configured nodes; `start` (default: all) are started at t=0. */
+function net(shape: ConfigShape = {}, start?: number[]): Net {
+  const n = new Net(config(shape));
+  for (const id of start ?? n.cfg.nodes.map((x) => x.id)) n.start(id);
+  return n;
+}
+
+/** Run until exactly one node holds vip0; returns that node. */
+function settle(n: Net, maxMs = 4000): number {
+  n.until(() => n.holders().length === 1 && n.coordinators().length === 1, maxMs, 'a coordinator and one holder');
+  return n.holders()[0];
+}
+
+const LEASE = 1350;
+const HB = 100;
+
+// ------------------------------------------------------------------ election and acquisition
+
+test('startEffects release every configured VIP before anything else (a VIP from a previous run is not ours)', () => {
+  const c = new Core({ config: config({ resources: [{}, {}] }), self: 1, incarnation: 1, seed: 1, now: 0 });
+  const rel = c.startEffects().filter((e) => e.kind === 'release');
+  assert.deepEqual(rel.map((e) => e.kind === 'release' && e.resource), ['vip0', 'vip1']);
+});
+
+test('a coordinator is elected only after the quiet period, then exactly one node holds the VIP', () => {
+  const n = net();
+  const promise = n.core(1).timing.promiseMs;
+  const holder = settle(n);
+  const elected = n.logs('coordinator_elected');
+  assert.equal(elected.length, 1);
+  assert.ok(elected[0].t >= promise, `elected at ${elected[0].t}, quiet period ${promise}`);
+  assert.deepEqual(n.coordinators(), [1], 'the lowest id campaigns first');
+  assert.equal(holder, 1, 'no preference: the lowest id');
+  // Stays that way.
+  n.run(3000);
+  assert.deepEqual(n.holders(), [1]);
+  assert.deepEqual(n.coordinators(), [1]);
+  assert.equal(n.effects('acquire').length, 1, 'acquired once, then only refreshed');
+  assert.ok(n.effects('refresh', 1).length > 0, 'the kernel lifetime is refreshed');
+  n.assertSafe();
+});
+
+test('the acquire effect carries validLftSec 1 (lan) and a notAfter before the lease end', () => {
+  const n = net();
+  settle(n);
+  const [acq] = n.effects('acquire');
+  assert.equal(acq.e.validLftSec, 1);
+  // The status taken in the same instant gives the lease end.
+  const st = n.core(acq.node).status(acq.t);
+  const remaining = st.resources[0].leaseRemainingMs!;
+  const leaseEnd = acq.t + remaining;
+  assert.ok(remaining > 0 && remaining <= LEASE);
+  assert.ok(acq.e.notAfter < leaseEnd);
+  assert.ok(acq.e.notAfter >= acq.t, 'the driver may apply it at once');
+  assert.equal(acq.e.notAfter + acq.e.validLftSec! * 1000 + n.core(1).timing.kernelSlackMs, leaseEnd);
+  assert.equal(acq.e.term, st.coordinator!.term);
+});
+
+test('every node agrees on the coordinator and the holder in its status', () => {
+  const n = net();
+  settle(n);
+  n.run(300);
+  for (const id of [1, 2, 3]) {
+    const st = n.core(id).status(n.now);
+    assert.equal(st.quorate, true);
+    assert.equal(st.votes, 3);
+    assert.equal(st.quorumVotes, 2);
+    assert.equal(st.coordinator?.name, 'n1');
+    assert.equal(st.resources[0].holder, 'n1');
+    assert.equal(st.resources[0].assignedTo, 'n1');
+    assert.equal(st.resources[0].state, 'started');
+  }
+});
+
+test('prefers {n2: 50}: the VIP goes to n2', () => {
+  const n = net({ resources: [{ prefers: { n2: 50 } }] });
+  assert.equal(settle(n), 2);
+  n.run(2000);
+  assert.deepEqual(n.holders(), [2]);
+  assert.deepEqual(n.effects('acquire').map((a) => a.node), [2]);
+  n.assertSafe();
+});
+
+test('stickiness keeps the VIP on its holder when a preferred node joins later', () => {
+  const n = net({ resources: [{ prefers: { n2: 50 } }], stickiness: 100 }, [1, 3]);
+  assert.equal(settle(n), 1);
+  n.run(500);
+  n.start(2);
+  n.run(5000);
+  assert.deepEqual(n.holders(), [1]);
+  assert.equal(n.core(2).status(n.now).resources[0].holder, 'n1');
+  assert.equal(n.effects('acquire', 2).length, 0);
+  assert.equal(n.effects('release', 1).length, 0, 'no release after start-up');
+  n.assertSafe();
+});
+
+test('without stickiness the VIP moves to a preferred node that joins later', () => {
+  const n = net({ resources: [{ prefers: { n2: 50 } }], stickiness: 0 }, [1, 3]);
+  assert.equal(settle(n), 1);
+  n.run(500);
+  n.start(2);
+  n.until(() => n.holders()[0] === 2, 5000, 'VIP on n2');
+  n.assertSafe();
+});
+
+// ------------------------------------------------------------------ standby
+
+test('standby on the holder moves the VIP; the old holder emits release before its rel send', () => {
+  const n = net();
+  assert.equal(settle(n), 1);
+  n.run(200);
+  const from = n.steps.length;
+  const r = n.command(1, { op: 'standby', node: 'n1', on: true });
+  assert.equal(r.ok, true);
+  assert.match(r.message, /n1 is in standby/);
+  n.until(() => n.holders().length === 1 && n.holders()[0] !== 1, 1000, 'VIP moved away from n1');
+  assert.equal(n.holders()[0], 2);
+  // The step of n1 that released the VIP: release comes before any rel for it.
+  const step = n.steps.slice(from).find((s) => s.node === 1 && s.out.some((e) => e.kind === 'release' && e.resource === 'vip0'));
+  assert.ok(step, 'n1 released vip0');
+  const iRelease = step.out.findIndex((e) => e.kind === 'release' && e.resource === 'vip0');
+  const iRel = step.out.findIndex((e) => e.kind === 'send' && e.msg.t === 'rel' && e.msg.keys.includes('r:vip0'));
+  assert.ok(iRel >= 0, 'the release is announced in the same step');
+  assert.ok(iRelease < iRel, `release at ${iRelease} must precede rel at ${iRel}`);
+  // Every rel for the key from n1 comes after the release.
+  step.out.forEach((e, i) => {
+    if (e.kind === 'send' && e.msg.t === 'rel' && e.msg.keys.includes('r:vip0')) assert.ok(i > iRelease);
+  });
+  const st = n.core(3).status(n.now);
+  assert.equal(st.nodes.find((x) => x.name === 'n1')!.state, 'standby');
+  n.assertSafe();
+});
+
+test('a planned switchover (standby) is near-instant, far below the lease', () => {
+  const n = net();
+  settle(n);
+  n.run(200);
+  const t0 = n.now;
+  n.command(3, { op: 'standby', node: 'n1', on: true }); // gossiped to the coordinator
+  const t1 = n.until(() => n.holders().length === 1 && n.holders()[0] !== 1, 1000, 'VIP moved');
+  assert.ok(t1 - t0 <= 3 * HB, `took ${t1 - t0} ms`);
+  n.assertSafe();
+});
+
+test('standby off lets a node be chosen again; with stickiness the VIP stays where it is', () => {
+  const n = net({ resources: [{ prefers: { n1: 50 } }] });
+  settle(n);
+  n.command(1, { op: 'standby', node: 'n1', on: true });
+  n.until(() => n.holders()[0] === 2, 1000, 'moved to n2');
+  n.command(1, { op: 'standby', node: 'n1', on: false });
+  n.run(2000);
+  assert.deepEqual(n.holders(), [2], 'stickiness 100 > preference 50');
+  n.assertSafe();
+});
+
+// ------------------------------------------------------------------ monitor failures
+
+test('a monitor failure below the threshold re-adds the address in place', () => {
+  const n = net({ resources: [{ migrationThreshold: 2 }] });
+  settle(n);
+  n.run(200);
+  const out = n.input(1, { kind: 'monitor', resource: 'vip0', ok: false, reason: 'address missing' });
+  assert.ok(out.some((e) => e.kind === 'acquire' && e.resource === 'vip0'), 'recover in place');
+  n.run(2000);
+  assert.deepEqual(n.holders(), [1]);
+  assert.equal(n.core(1).status(n.now).resources[0].failCount, 1);
+  assert.equal(n.core(2).status(n.now).resources[0].failCounts.n1, 1, 'gossiped to peers');
+  n.assertSafe();
+});
+
+test('monitor failures reaching migration_threshold on the holder move the VIP', () => {
+  const n = net({ resources: [{ migrationThreshold: 2 }] });
+  settle(n);
+  n.run(200);
+  n.input(1, { kind: 'monitor', resource: 'vip0', ok: false });
+  n.run(1000);
+  assert.deepEqual(n.holders(), [1]);
+  const t0 = n.now;
+  n.input(1, { kind: 'monitor', resource: 'vip0', ok: false });
+  const t1 = n.until(() => n.holders()[0] === 2, 1000, 'VIP moved to n2');
+  assert.ok(t1 - t0 <= 3 * HB);
+  assert.equal(n.core(1).status(n.now).resources[0].failCount, 2);
+  n.run(3000);
+  assert.deepEqual(n.holders(), [2], 'does not come back while the fail count stands');
+  n.assertSafe();
+});
+
+test('monitor results for a resource the node does not hold are ignored', () => {
+  const n = net({ resources: [{ migrationThreshold: 1 }] });
+  settle(n);
+  n.input(2, { kind: 'monitor', resource: 'vip0', ok: false });
+  n.input(2, { kind: 'monitor', resource: 'nope', ok: false });
+  n.run(500);
+  assert.equal(n.core(2).status(n.now).resources[0].failCount, 0);
+  assert.deepEqual(n.holders(), [1]);
+});
+
+test('with failure_timeout, old failures expire and the fail count drops', () => {
+  const n = net({ resources: [{ migrationThreshold: 2, failureTimeoutMs: 2000 }] });
+  settle(n);
+  n.input(1, { kind: 'monitor', resource: 'vip0', ok: false });
+  const t0 = n.now;
+  assert.equal(n.core(1).status(n.now).resources[0].failCount, 1);
+  n.run(1900);
+  assert.equal(n.core(1).status(n.now).resources[0].failCount, 1);
+  n.until(() => n.now >= t0 + 2000, 200, 'time passes');
+  assert.equal(n.core(1).status(n.now).resources[0].failCount, 0);
+  n.run(300);
+  assert.equal(n.core(2).status(n.now).resources[0].failCounts.n1 ?? 0, 0, 'peers hear the lower count');
+  // A new failure now counts 1, not 2: the VIP stays.
+  n.input(1, { kind: 'monitor', resource: 'vip0', ok: false });
+  assert.equal(n.core(1).status(n.now).resources[0].failCount, 1);
+  n.run(1000);
+  assert.deepEqual(n.holders(), [1]);
+  n.assertSafe();
+});
+
+test('cleanup resets fail counts on every node (after gossip)', () => {
+  const n = net({ resources: [{ migrationThreshold: 2 }] });
+  settle(n);
+  n.input(1, { kind: 'monitor', resource: 'vip0', ok: false });
+  n.input(1, { kind: 'monitor', resource: 'vip0', ok: false });
+  n.until(() => n.holders()[0] === 2, 1000, 'moved to n2');
+  n.run(200);
+  n.input(2, { kind: 'monitor', resource: 'vip0', ok: false });
+  n.run(300);
+  assert.deepEqual(n.core(3).status(n.now).resources[0].failCounts, { n1: 2, n2: 1, n3: 0 });
+  const r = n.command(3, { op: 'cleanup', resource: 'vip0' });
+  assert.equal(r.ok, true);
+  assert.ok(r.out.some((e) => e.kind === 'persist'), 'the cleanup generation is persisted');
+  n.run(500);
+  for (const id of [1, 2, 3]) {
+    const res = n.core(id).status(n.now).resources[0];
+    assert.equal(res.failCount, 0, `n${id} own count`);
+    assert.deepEqual(Object.values(res.failCounts).filter((v) => v !== 0), [], `n${id} view: ${JSON.stringify(res.failCounts)}`);
+  }
+  // n1 may hold it again: two new failures on n2 move it back.
+  n.input(2, { kind: 'monitor', resource: 'vip0', ok: false });
+  n.input(2, { kind: 'monitor', resource: 'vip0', ok: false });
+  n.until(() => n.holders()[0] === 1, 1000, 'moved back to n1 after cleanup');
+  n.assertSafe();
+});
+
+// ------------------------------------------------------------------ losing the majority
+
+test('a holder cut off from its peers releases within leaseMs, reports no quorum, and nobody acquires before that', () => {
+  const n = net();
+  assert.equal(settle(n), 1);
+  n.run(500);
+  const tCut = n.now;
+  n.cut = (from, to) => from === 1 || to === 1;
+  n.until(() => !n.core(1).holding('vip0'), LEASE + 2 * TICK, 'n1 released');
+  const released = n.effects('release', 1).filter((r) => r.t >= tCut);
+  assert.equal(released.length, 1);
+  assert.ok(released[0].t - tCut <= LEASE, `released ${released[0].t - tCut} ms after the cut`);
+  n.until(() => n.holders().length === 1, 5000, 'another node took over');
+  const taken = n.effects('acquire').filter((a) => a.t >= tCut);
+  assert.equal(taken.length, 1);
+  assert.notEqual(taken[0].node, 1);
+  assert.ok(taken[0].t > released[0].t, `acquired at ${taken[0].t}, released at ${released[0].t}`);
+  n.run(2000);
+  const st = n.core(1).status(n.now);
+  assert.equal(st.quorate, false);
+  assert.equal(st.votes, 1);
+  assert.equal(n.core(1).isCoordinator(), false);
+  assert.equal(n.core(1).holding('vip0'), false);
+  assert.equal(n.core(2).status(n.now).quorate, true);
+  assert.equal(n.effects('acquire', 1).filter((a) => a.t > tCut).length, 0, 'the minority never re-acquires');
+  n.assertSafe();
+});
+
+test('after the partition heals, there is still one holder and one coordinator', () => {
+  const n = net();
+  settle(n);
+  n.cut = (from, to) => from === 1 || to === 1;
+  n.run(5000);
+  n.cut = () => false;
+  n.run(3000);
+  assert.equal(n.holders().length, 1);
+  assert.equal(n.coordinators().length, 1);
+  n.assertSafe();
+});
+
+// ------------------------------------------------------------------ shutdown
+
+test('shutdown: release for held VIPs, then rel and leave sends', () => {
+  const n = net();
+  assert.equal(settle(n), 1);
+  n.run(300);
+  const out = n.core(1).step({ kind: 'shutdown' }, n.now);
+  const kinds = out.map((e) => (e.kind === 'send' ? `send:${e.msg.t}` : e.kind));
+  const iRelease = kinds.indexOf('release');
+  assert.ok(iRelease >= 0, 'releases the VIP');
+  const firstSend = kinds.findIndex((k) => k.startsWith('send:'));
+  assert.ok(iRelease < firstSend, `release must come before any send: ${kinds.join(' ')}`);
+  for (const peer of [2, 3]) {
+    const sends = out.filter((e) => e.kind === 'send' && e.to === peer).map((e) => (e.kind === 'send' ? e.msg : null)!);
+    assert.deepEqual(sends.map((m) => m.t), ['rel', 'leave'], `to n${peer}`);
+    const rel = sends[0];
+    assert.ok(rel.t === 'rel' && rel.keys.includes('r:vip0') && rel.keys.includes('coord'));
+  }
+  assert.equal(n.core(1).holding('vip0'), false);
+  assert.equal(n.core(1).isCoordinator(), false);
+  assert.equal(n.core(1).nextWakeup(), Infinity);
+});
+
+test('after a shutdown, peers acquire within a few heartbeats (much less than the lease)', () => {
+  const n = net();
+  assert.equal(settle(n), 1);
+  n.run(300);
+  const t0 = n.now;
+  n.input(1, { kind: 'shutdown' });
+  n.up.delete(1); // the driver exits
+  const t1 = n.until(() => n.holders().length === 1, LEASE, 'a peer took over');
+  assert.ok(t1 - t0 <= 5 * HB, `took ${t1 - t0} ms`);
+  assert.ok(t1 - t0 < LEASE / 2);
+  assert.equal(n.coordinators().length, 1);
+  n.assertSafe();
+});
+
+// ------------------------------------------------------------------ commands
+
+test('commands without quorum are refused with a clear message and change nothing', () => {
+  const n = net({}, [1]);
+  n.run(1500);
+  assert.equal(n.core(1).status(n.now).quorate, false);
+  for (const cmd of [
+    { op: 'standby', node: 'n2', on: true },
+    { op: 'move', resource: 'vip0', node: 'n2' },
+    { op: 'clear', resource: 'vip0' },
+    { op: 'cleanup', resource: 'vip0' },
+  ] as Command[]) {
+    const r = n.command(1, cmd);
+    assert.equal(r.ok, false, cmd.op);
+    assert.match(r.message, /quorum/);
+    assert.ok(!r.out.some((e) => e.kind === 'persist'), 'nothing persisted');
+  }
+  assert.deepEqual(n.core(1).status(n.now).attrs, {});
+  assert.deepEqual(n.holders(), [], 'a lone node of three never holds the VIP');
+});
+
+test('an unknown node name is refused and the message lists the valid names', () => {
+  const n = net();
+  settle(n);
+  for (const cmd of [
+    { op: 'standby', node: 'n9', on: true },
+    { op: 'move', resource: 'vip0', node: 'n9' },
+  ] as Command[]) {
+    const r = n.command(2, cmd);
+    assert.equal(r.ok, false);
+    assert.match(r.message, /n9/);
+    assert.match(r.message, /n1, n2, n3/);
+    assert.ok(!r.out.some((e) => e.kind === 'persist'));
+  }
+  assert.deepEqual(n.core(2).status(n.now).attrs, {});
+});
+
+test('an unknown resource name is refused and the message lists the valid names', () => {
+  const n = net({ resources: [{}, {}] });
+  n.until(() => n.core(1).status(n.now).quorate, 2000, 'quorum');
+  for (const cmd of [
+    { op: 'move', resource: 'web', node: 'n2' },
+    { op: 'clear', resource: 'web' },
+    { op: 'cleanup', resource: 'web' },
+  ] as Command[]) {
+    const r = n.command(1, cmd);
+    assert.equal(r.ok, false, cmd.op);
+    assert.match(r.message, /"web"/);
+    assert.match(r.message, /vip0, vip1/);
+  }
+  assert.deepEqual(n.core(1).status(n.now).attrs, {});
+});
+
+test('move puts the VIP on the target despite stickiness; clear removes the constraint', () => {
+  const n = net();
+  assert.equal(settle(n), 1);
+  const r = n.command(2, { op: 'move', resource: 'vip0', node: 'n3' });
+  assert.equal(r.ok, true);
+  n.until(() => n.holders()[0] === 3, 1000, 'moved to n3');
+  assert.equal(n.command(2, { op: 'clear', resource: 'vip0' }).ok, true);
+  n.run(2000);
+  assert.deepEqual(n.holders(), [3], 'stays by stickiness');
+  n.assertSafe();
+});
+
+// ------------------------------------------------------------------ two_node
+
+test('two_node: the tie-breaker alone keeps quorum and the VIP, the other alone does not', () => {
+  const n = net({ nodes: 2, twoNode: true });
+  assert.equal(settle(n), 1);
+  const tCut = n.now;
+  n.cut = () => true;
+  n.run(4000);
+  assert.equal(n.core(1).status(n.now).quorate, true);
+  assert.equal(n.core(2).status(n.now).quorate, false);
+  assert.deepEqual(n.holders(), [1]);
+  assert.deepEqual(n.coordinators(), [1]);
+  assert.equal(n.effects('acquire', 2).length, 0);
+  assert.equal(n.effects('release', 1).filter((r) => r.t >= tCut).length, 0, 'n1 never dropped it');
+  n.assertSafe();
+});
+
+test('two_node: a VIP on the non-tie-breaker is released on a split and taken by the tie-breaker afterwards', () => {
+  const n = net({ nodes: 2, twoNode: true, resources: [{ prefers: { n2: 50 } }] });
+  assert.equal(settle(n), 2);
+  const tCut = n.now;
+  n.cut = () => true;
+  n.until(() => n.holders()[0] === 1, 4000, 'n1 took over');
+  const rel = n.effects('release', 2).filter((r) => r.t >= tCut);
+  const acq = n.effects('acquire', 1).filter((a) => a.t >= tCut);
+  assert.equal(rel.length, 1);
+  assert.ok(rel[0].t - tCut <= LEASE);
+  assert.ok(acq[0].t > rel[0].t);
+  n.assertSafe();
+});
+
+test('two_node: the non-tie-breaker started alone never gets quorum nor the VIP', () => {
+  const n = net({ nodes: 2, twoNode: true }, [2]);
+  n.run(4000);
+  assert.equal(n.core(2).status(n.now).quorate, false);
+  assert.deepEqual(n.holders(), []);
+  assert.deepEqual(n.coordinators(), []);
+});
+
+test('two_node: the tie-breaker started alone gets quorum and the VIP', () => {
+  const n = net({ nodes: 2, twoNode: true }, [1]);
+  assert.equal(settle(n), 1);
+  assert.equal(n.core(1).status(n.now).quorate, true);
+});
+
+// ------------------------------------------------------------------ witness
+
+test('a witness never holds a resource, even when preferred', () => {
+  const n = net({ roles: ['member', 'member', 'witness'], resources: [{ prefers: { n3: 1000 } }] });
+  settle(n);
+  assert.notEqual(n.holders()[0], 3);
+  // Take both members out of the running: the VIP goes nowhere rather than to the witness.
+  n.command(3, { op: 'standby', node: 'n1', on: true });
+  n.command(3, { op: 'standby', node: 'n2', on: true });
+  n.run(3000);
+  assert.deepEqual(n.holders(), []);
+  assert.equal(n.core(3).status(n.now).resources[0].state, 'stopped');
+  assert.equal(n.effects('acquire', 3).length, 0);
+  const move = n.command(1, { op: 'move', resource: 'vip0', node: 'n3' });
+  assert.equal(move.ok, false);
+  assert.match(move.message, /witness/);
+  n.assertSafe();
+});
+
+test("a witness's vote keeps a member quorate", () => {
+  const n = net({ roles: ['member', 'member', 'witness'] });
+  assert.equal(settle(n), 1);
+  n.cut = (from, to) => from === 1 || to === 1;
+  n.until(() => n.holders()[0] === 2, 5000, 'n2 took over with the witness vote');
+  assert.equal(n.core(2).status(n.now).quorate, true);
+  assert.equal(n.effects('acquire', 3).length, 0);
+  n.assertSafe();
+});
