@@ -1,9 +1,16 @@
-# piha — the front door. `make build` then `make test` is what a new user runs.
+# piha — the front door.
+#   make build     bundle the service into dist/piha (runs the CLI and the daemon on this machine)
+#   make test      everything a clean clone needs: deps, typecheck, unit tests, simulator seeds,
+#                  network-namespace lab tests with real daemons (needs root, as in CI)
 SHELL := /bin/bash
-NODE_TEST := node --import tsx --test --test-reporter=spec
-APT_PKGS := iproute2 nftables iputils-arping tcpdump
+NODE_TEST := node --import tsx --test --test-reporter=spec --test-concurrency=1
+APT_PKGS := iproute2 nftables iputils-arping tcpdump curl
+# Seeds the simulator runs in `make test` (about 20 ms each); `make sim SEEDS=100000` for more.
+SIM_SEEDS ?= 3000
+SEEDS ?= 100000
+FROM ?= 1
 
-.PHONY: all deps build test unit sim lab typecheck clean
+.PHONY: all deps apt-deps build typecheck unit sim sim-test lab test bench demo demo-down clean
 
 all: build
 
@@ -13,7 +20,7 @@ node_modules/.stamp: package.json package-lock.json
 
 deps: node_modules/.stamp
 
-# Debian tools the lab tests drive (only installed when missing; needs root).
+# Debian tools the VIP adapter and the lab drive (installed only when missing; needs root).
 apt-deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
@@ -24,7 +31,30 @@ typecheck: deps
 build: deps
 	node scripts/build.mjs
 
-unit: deps
+unit: deps apt-deps
 	$(NODE_TEST) test/unit/*.test.ts
 
-test: deps typecheck unit
+# The deterministic simulator: SIM_SEEDS seeded scenarios; a failure prints its replay command.
+sim-test: deps
+	node --import tsx test/sim/run.ts --seeds $(SIM_SEEDS) --from 1
+
+sim: deps
+	node --import tsx test/sim/run.ts --seeds $(SEEDS) --from $(FROM)
+
+# Real daemons in network namespaces (root). PIHA_LAB_REQUIRED makes a missing lab a failure.
+lab: build apt-deps
+	PIHA_LAB_REQUIRED=1 $(NODE_TEST) test/lab/*.test.ts
+
+test: deps apt-deps typecheck build unit sim-test lab
+
+bench: build apt-deps
+	node --import tsx bench/failover.ts
+
+demo: build apt-deps
+	bash scripts/demo.sh up
+
+demo-down:
+	bash scripts/demo.sh down
+
+clean:
+	rm -rf dist

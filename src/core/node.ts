@@ -55,6 +55,8 @@ interface Res {
   state: ResState;
   lastRefresh: number;
   retryAt: number;
+  /** The address must be added again (monitor found it missing) at the next chance. */
+  readd: boolean;
 }
 
 export class Core {
@@ -128,7 +130,7 @@ export class Core {
       this.attrs.merge(o.persisted.attrs);
       this.attrs.lamport = Math.max(this.attrs.lamport, o.persisted.lamport);
     }
-    for (const r of o.config.resources) this.res.set(r.name, { cfg: r, state: 'idle', lastRefresh: -Infinity, retryAt: 0 });
+    for (const r of o.config.resources) this.res.set(r.name, { cfg: r, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: false });
     for (const r of o.config.resources) {
       const g = this.attrs.get(cleanupKey(r.name));
       if (typeof g === 'number') this.cleanupsApplied.set(r.name, g);
@@ -311,8 +313,9 @@ export class Core {
     this.log('warn', 'monitor_failed', { resource, reason: reason ?? 'unknown', failCount: count, migrationThreshold: r.cfg.migrationThreshold });
     // Recover in place (re-add the address); once the fail count reaches the migration
     // threshold the coordinator places the resource elsewhere.
+    // The kernel lifetime needs a fresh grant; the next renewal re-adds it if this cannot.
     const end = this.tracker.leaseEnd(resourceKey(resource), this.votes);
-    this.emitAcquire(r, end, now, 'recover after monitor failure');
+    r.readd = !this.emitAcquire(r, end, now, 'recover after monitor failure');
     this.urgent = true;
   }
 
@@ -550,6 +553,8 @@ export class Core {
           r.state = 'held';
           this.urgent = true;
         }
+      } else if (r.readd) {
+        if (this.emitAcquire(r, end, now, 'recover after monitor failure')) r.readd = false;
       } else if (this.timing.kernelLifetime && now - r.lastRefresh >= this.timing.refreshEveryMs) {
         const k = kernelLifetime(this.timing, end, now);
         if (k) {
@@ -579,6 +584,7 @@ export class Core {
   private releaseResource(r: Res, now: number, reason: string): void {
     const wasHeld = r.state === 'held';
     r.state = 'idle';
+    r.readd = false;
     r.retryAt = 0;
     const key = resourceKey(r.cfg.name);
     const round = ++this.round;

@@ -74,6 +74,31 @@ class Net {
     for (const id of [...this.up].sort((a, b) => a - b)) this.input(id, { kind: 'tick' });
   }
 
+  /** The node is powered off: it stops, and its addresses are gone with it. */
+  powerOff(id: number): void {
+    this.up.delete(id);
+    for (const s of this.addr.values()) s.delete(id);
+  }
+
+  /** Like a daemon: step each node only when its nextWakeup() is due (plus message arrivals). */
+  runByWakeup(ms: number): void {
+    const end = this.now + ms;
+    for (;;) {
+      const ids = [...this.up].sort((a, b) => a - b);
+      const next = Math.min(...ids.map((id) => this.core(id).nextWakeup()));
+      if (next > end) break;
+      this.now = Math.max(this.now, next);
+      for (const id of ids) {
+        if (this.core(id).nextWakeup() <= this.now) {
+          this.input(id, { kind: 'tick' });
+          const w = this.core(id).nextWakeup();
+          assert.ok(w > this.now, `n${id}: nextWakeup ${w} is not after the step at ${this.now}`);
+        }
+      }
+    }
+    this.now = end;
+  }
+
   run(ms: number): void {
     const end = this.now + ms;
     while (this.now < end) this.tick();
@@ -597,4 +622,107 @@ test("a witness's vote keeps a member quorate", () => {
   assert.equal(n.core(2).status(n.now).quorate, true);
   assert.equal(n.effects('acquire', 3).length, 0);
   n.assertSafe();
+});
+
+// ------------------------------------------------------------------ more rules
+
+test('expected_votes above the node count: two of three nodes are not enough', () => {
+  const n = net({ expectedVotes: 5 }, [1, 2]);
+  n.run(4000);
+  const st = n.core(1).status(n.now);
+  assert.equal(st.quorate, false);
+  assert.equal(st.quorumVotes, 3);
+  assert.deepEqual(n.holders(), []);
+  n.start(3);
+  settle(n, 4000);
+});
+
+test('shutdown of a holder that is not the coordinator: the VIP moves within a few heartbeats', () => {
+  const n = net({ resources: [{ prefers: { n2: 50 } }] });
+  assert.equal(settle(n), 2);
+  assert.deepEqual(n.coordinators(), [1]);
+  n.run(300);
+  const t0 = n.now;
+  n.input(2, { kind: 'shutdown' });
+  n.up.delete(2);
+  const t1 = n.until(() => n.holders().length === 1, LEASE, 'a peer took over');
+  assert.ok(t1 - t0 <= 3 * HB, `took ${t1 - t0} ms`);
+  n.assertSafe();
+});
+
+test('a fenced holder is taken over before its promise would have run out', () => {
+  const n = net();
+  assert.equal(settle(n), 1);
+  n.run(300);
+  const t0 = n.now;
+  n.powerOff(1);
+  n.tick();
+  n.input(2, { kind: 'fenced', node: 1 });
+  n.input(3, { kind: 'fenced', node: 1 });
+  const t1 = n.until(() => n.holders().length === 1, 5000, 'a peer took over');
+  const promise = n.core(2).timing.promiseMs;
+  assert.ok(t1 - t0 < promise / 2, `took ${t1 - t0} ms, promise ${promise} ms`);
+  assert.equal(n.core(2).status(n.now).nodes[0].state, 'offline');
+  n.assertSafe();
+});
+
+test('without fencing, a dead holder is taken over only after its promise ran out', () => {
+  const n = net();
+  assert.equal(settle(n), 1);
+  n.run(300);
+  const t0 = n.now;
+  n.powerOff(1);
+  const t1 = n.until(() => n.holders().length === 1, 5000, 'a peer took over');
+  const d = n.core(2).timing;
+  assert.ok(t1 - t0 >= d.promiseMs - HB, `took ${t1 - t0} ms`);
+  assert.ok(t1 - t0 <= d.promiseMs + 3 * HB, `took ${t1 - t0} ms`);
+  n.assertSafe();
+});
+
+test('fenceWaitMs lengthens the start-up quiet period', () => {
+  const cfg = config();
+  const quiet = (fenceWaitMs?: number) => {
+    const c = new Core({ config: cfg, self: 1, incarnation: 1, seed: 1, now: 0, fenceWaitMs });
+    const log = c.startEffects().find((e) => e.kind === 'log' && e.event === 'node_started');
+    assert.ok(log && log.kind === 'log');
+    return log.fields.quietMs;
+  };
+  assert.equal(quiet(), 1379);
+  assert.equal(quiet(5000), 6379);
+});
+
+test('a node whose loop stalled distrusts itself and says so', () => {
+  const c = new Core({ config: config(), self: 1, incarnation: 1, seed: 1, now: 0 });
+  c.step({ kind: 'tick' }, 0);
+  c.step({ kind: 'tick' }, 400);
+  assert.equal(c.status(400).distrustingSelf, false, 'a gap of 400 ms is no stall (node timeout 1000)');
+  const out = c.step({ kind: 'tick' }, 1000);
+  assert.ok(out.some((e) => e.kind === 'log' && e.event === 'local_stall'));
+  assert.equal(c.status(1000).distrustingSelf, true);
+  assert.equal(c.status(2000).distrustingSelf, false, 'for one node timeout');
+});
+
+test('a node stepped only at nextWakeup() releases a cut-off VIP exactly releaseApplyMs before the lease end', () => {
+  const n = net();
+  n.runByWakeup(2000);
+  assert.deepEqual(n.holders(), [1]);
+  n.cut = (from, to) => from === 1 || to === 1;
+  const leaseEnd = n.now + n.core(1).status(n.now).resources[0].leaseRemainingMs!;
+  n.runByWakeup(3000);
+  const rel = n.effects('release', 1).filter((r) => r.t > 0);
+  assert.equal(rel.length, 1);
+  assert.equal(rel[0].t, leaseEnd - n.core(1).timing.releaseMarginMs);
+  assert.deepEqual(n.holders(), [2]);
+  n.assertSafe();
+});
+
+test('persisted attributes survive a restart (a node in standby stays in standby)', () => {
+  const n = net();
+  settle(n);
+  const r = n.command(2, { op: 'standby', node: 'n1', on: true });
+  const saved = r.out.find((e) => e.kind === 'persist');
+  assert.ok(saved && saved.kind === 'persist');
+  const c = new Core({ config: n.cfg, self: 2, incarnation: 2, seed: 1, now: 0, persisted: saved.state });
+  assert.equal(c.status(0).attrs['standby:n1']?.v, true);
+  assert.equal(c.status(0).nodes[0].state, 'offline');
 });
