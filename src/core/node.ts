@@ -656,7 +656,8 @@ export class Core {
       // A node assigned a resource that does not take it in time is passed over for a while
       // (e.g. it cannot reach a majority although we hear it).
       const since = this.assignedSince.get(name);
-      if (!since || since.node !== id) this.assignedSince.set(name, { node: id, since: now });
+      // The acquire timeout counts from when the assignee last held it (or was assigned).
+      if (!since || since.node !== id || holders.get(name) === id) this.assignedSince.set(name, { node: id, since: now });
       else if (id && holders.get(name) !== id && now - since.since > this.acquireTimeout()) {
         const m = this.banned.get(name) ?? new Map<number, number>();
         m.set(id, now + 3 * this.acquireTimeout());
@@ -698,7 +699,7 @@ export class Core {
       if (typeof g === 'number' && g > (this.cleanupsApplied.get(name) ?? 0)) {
         this.cleanupsApplied.set(name, g);
         this.fails.reset(name);
-        for (const m of this.banned.values()) m.clear();
+        this.banned.get(name)?.clear();
       }
     }
   }

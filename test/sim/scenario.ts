@@ -30,7 +30,8 @@ const FAULTS = ['partition', 'peer-only', 'one-way', 'heal', 'loss', 'power', 'k
 
 export function drawShape(rng: Rng, over: Partial<SimClusterShape> = {}): SimClusterShape {
   const r = rng.next();
-  const nodes = r < 0.45 ? 3 : r < 0.75 ? 5 : r < 0.85 ? 4 : r < 0.95 ? 2 : rng.int(6, 9);
+  // Mostly the homelab sizes; now and then one node alone, or a big cluster up to 32.
+  const nodes = r < 0.005 ? 1 : r < 0.45 ? 3 : r < 0.75 ? 5 : r < 0.85 ? 4 : r < 0.95 ? 2 : r < 0.99 ? rng.int(6, 9) : rng.int(10, 32);
   return {
     nodes,
     witness: nodes >= 3 && rng.chance(0.25),
