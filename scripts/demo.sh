@@ -30,6 +30,24 @@ running_demo() {
   return 0
 }
 
+# SIGTERM the demo, wait up to 10 s, then SIGKILL. Returns 1 if it had to be SIGKILLed.
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  echo "demo (pid $pid) still running after 10 s: SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  # until it is reaped (a zombie still counts as alive for kill -0)
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+
 print_instructions() {
   sed -n "/^${READY}\$/,/^${END}\$/p" "$LOG" | sed "/^${READY}\$/d; /^${END}\$/d"
 }
@@ -67,6 +85,7 @@ up() {
       echo "demo: not ready after 30 s; last lines of $LOG:" >&2
       tail -n 30 "$LOG" >&2
       echo "demo: stopping it" >&2
+      stop_pid "$pid" >&2 || true
       down >&2 || true
       exit 1
     fi
@@ -78,7 +97,7 @@ up() {
 }
 
 down() {
-  local cur pid f
+  local cur pid f dir prefix='' killed=''
   cur=$(running_demo)
   if [[ -z $cur ]]; then
     echo "no demo running"
@@ -86,33 +105,38 @@ down() {
   else
     pid=${cur%% *}
     f=${cur#* }
-    local dir
     dir=$(node -e 'try { console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).dir ?? ""); } catch { console.log(""); }' "$f")
+    prefix=$(node -e 'try { console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).prefix ?? ""); } catch { console.log(""); }' "$f")
     echo "stopping demo (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "demo (pid $pid) still running after 10 s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
+    if ! stop_pid "$pid"; then
+      killed=1
       # its config/socket dir (the namespaces and daemons go with the safety net below)
       if [[ $dir == /tmp/piha-lab-* ]]; then rm -rf -- "$dir"; fi
     fi
     rm -f "$f"
     [[ -f $LOG ]] && grep -E 'stopping the demo|demo stopped' "$LOG" | tail -n 2 || true
   fi
-  # Safety net: namespaces of lab runs whose owner process is dead (never a live run's).
+  # Safety net: namespaces of lab runs whose owner process is dead (never a live run's),
+  # plus, after a SIGKILL, the demo's own ones (its pid may not be reaped yet).
   node --import tsx -e '
     (async () => {
-      const { cleanupStaleLabs } = await import(process.argv[1]);
+      const { cleanupStaleLabs, listLabNamespaces, run } = await import(process.argv[1]);
       const removed = await cleanupStaleLabs();
+      const own = process.argv[2];
+      if (own && /^piha-[0-9a-f]{4}p[0-9]+$/.test(own)) {
+        for (const { ns } of await listLabNamespaces()) {
+          if (!ns.startsWith(own + "-")) continue;
+          const r = await run("ip", ["netns", "pids", ns]);
+          for (const pid of r.stdout.split(/\s+/).filter(Boolean).map(Number)) {
+            try { process.kill(pid, "SIGKILL"); } catch {}
+          }
+          await run("ip", ["netns", "del", ns]);
+          removed.push(ns);
+        }
+      }
       console.log(removed.length ? `removed stale lab namespaces: ${removed.join(" ")}` : "no stale lab namespaces");
     })().catch((e) => { console.error(`stale lab cleanup failed: ${e}`); process.exit(1); });
-  ' "$ROOT/test/lab/lab.ts"
+  ' "$ROOT/test/lab/lab.ts" ${killed:+"$prefix"}
 }
 
 case "${1:-}" in

@@ -760,6 +760,21 @@ export class Core {
     return this.res.get(resource)?.state === 'held';
   }
 
+  /**
+   * The moment (local monotonic ms) by which each held VIP must be gone if this core stops
+   * running: the same moment the core itself would release it. The daemon hands this to an
+   * out-of-process guard (src/vip/guard.ts) that removes the addresses of a frozen or killed
+   * daemon, independently of the kernel's whole-second lifetimes.
+   */
+  releaseDeadlines(): { resource: string; deadline: number }[] {
+    const out: { resource: string; deadline: number }[] = [];
+    for (const r of this.res.values()) {
+      if (r.state !== 'held') continue;
+      out.push({ resource: r.cfg.name, deadline: this.tracker.leaseEnd(resourceKey(r.cfg.name), this.votes) - this.timing.releaseMarginMs });
+    }
+    return out;
+  }
+
   isCoordinator(): boolean {
     return this.iAmCoord;
   }

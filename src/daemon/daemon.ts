@@ -15,6 +15,7 @@ import type { Effect, Input, LeaseReply, Message } from '../core/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
 import { loadKeyFile } from '../transport/authkey.ts';
 import { VipManager, type VipResource } from '../vip/manager.ts';
+import { AddressGuard } from '../vip/guard.ts';
 import { startStatusServer, toDaemonStatus, type StatusServer } from '../api/status-server.ts';
 import { startControlServer, type ControlServer } from '../api/control.ts';
 import type { ControlRequest, ControlResponse, MetricsSnapshot, SafetyInfo } from '../api/status-types.ts';
@@ -33,12 +34,18 @@ export interface DaemonOptions {
 const vipOf = (r: ResourceConfig): VipResource => ({ name: r.name, ip: r.ip, cidr: r.cidrNetmask });
 
 export function safetyInfo(config: PihaConfig, kernelLifetime: boolean): SafetyInfo {
-  const covers = ['power cut or crash of the holder', 'network partition, including peer-only', 'loss of quorum', 'clean stop (near-instant switchover)'];
+  const covers = [
+    'power cut or crash of the holder',
+    'network partition, including peer-only',
+    'loss of quorum',
+    'clean stop (near-instant switchover)',
+    'killed or frozen daemon: the address guard process removes its VIPs by the lease deadline',
+  ];
   const doesNotCover: string[] = ['a hung kernel (needs watchdog fencing)'];
-  if (kernelLifetime) covers.push('killed or frozen daemon (the kernel drops the address when its lifetime runs out)');
+  if (kernelLifetime) covers.push('guard and daemon both stopped: the kernel drops the address when its lifetime runs out');
   else {
     doesNotCover.push(
-      `a frozen daemon: profile ${config.cluster.profile} has a lease too short for whole-second kernel address lifetimes; a killed daemon is covered only by the systemd unit's ExecStopPost cleanup`,
+      `guard and daemon frozen together (e.g. the whole service cgroup): profile ${config.cluster.profile} has a lease too short for whole-second kernel address lifetimes, so there is no second backstop`,
     );
   }
   return { mode: 'lease', kernelLifetime, covers, doesNotCover };
@@ -49,6 +56,7 @@ export class Daemon {
   private core!: Core;
   private transport!: UdpTransport;
   private vip!: VipManager;
+  private guard!: AddressGuard;
   private status: StatusServer | null = null;
   private control: ControlServer | null = null;
   private readonly store: StateStore;
@@ -97,6 +105,19 @@ export class Daemon {
         if (e.type === 'garp' && !e.ok) this.log.warn({ event: 'garp_failed', ip: e.ip, form: e.form, error: e.error }, 'gratuitous ARP failed');
       },
     });
+    // Out-of-process backstop: removes our VIPs if this process is killed or frozen.
+    this.guard = new AddressGuard({
+      ifname: config.cluster.interface,
+      onRemoved: (addr) => this.log.warn({ event: 'guard_removed', addr }, 'address guard removed a VIP: the daemon ran late'),
+      onExit: (code) => {
+        if (this.stopping) return;
+        this.log.error({ event: 'guard_exited', code }, 'address guard exited; restarting it');
+        setTimeout(() => {
+          if (!this.stopping) this.guard.start();
+        }, 200).unref();
+      },
+    });
+    this.guard.start();
     this.transport = new UdpTransport({
       key,
       clusterName: config.cluster.name,
@@ -156,7 +177,18 @@ export class Daemon {
     const now = monotonicNow();
     const effects = this.core.step(input, now);
     this.enqueue(effects);
+    this.petGuard(now);
     this.schedule();
+  }
+
+  private petGuard(now: number): void {
+    const held = this.core.releaseDeadlines();
+    const addrs = held.map((h) => {
+      const r = this.resources.get(h.resource)!;
+      return `${r.ip}/${r.cidrNetmask}`;
+    });
+    const deadline = held.length ? Math.min(...held.map((h) => h.deadline)) : Infinity;
+    this.guard.pet(addrs, deadline, now);
   }
 
   private schedule(): void {
@@ -398,6 +430,7 @@ export class Daemon {
     for (const cs of this.checks.values()) for (const c of cs) c.stop();
     // Whatever the core thought, no VIP of ours stays behind after a stop.
     await Promise.all([...this.resources.values()].map((r) => this.vip.release(vipOf(r)).catch(() => undefined)));
+    this.guard.stop();
     await Promise.allSettled([this.transport.close(), this.status?.close(), this.control?.close(), this.vip.close()]);
     this.log.info({ event: 'stopped' }, 'stopped');
   }

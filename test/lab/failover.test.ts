@@ -185,3 +185,31 @@ test('CLI: standby moves the VIP away, resource move/clear/cleanup, clear errors
     assert.match(r.stderr, /not running/);
   });
 });
+
+// The fast profile has no kernel lifetime backstop (lease 200 ms < 1 s): the address guard
+// alone must remove a frozen or killed holder's VIP before a peer takes it.
+test('fast profile: frozen holder, then killed holder: guard removes the VIP in time, never two holders', async (t) => {
+  await withCluster(
+    t,
+    async (c, w, p) => {
+      let h = w.holders()[0];
+      const pid = c.daemons.get(h)!.pid;
+      let t0 = now();
+      await c.lab.freeze(pid);
+      let r = await takeover(p, t0, h);
+      t.diagnostic(`fast frozen: takeover ${r.ms.toFixed(0)} ms by ${r.by}`);
+      assert.ok(r.ms < 1500, `takeover took ${r.ms} ms`);
+      await sleep(1000);
+      await c.lab.thaw(pid);
+      await sleep(1500);
+      assert.deepEqual(w.holders(), [r.by]);
+      h = r.by;
+      t0 = now();
+      c.lab.kill(c.daemons.get(h)!.pid, 'SIGKILL');
+      r = await takeover(p, t0, h);
+      t.diagnostic(`fast killed: takeover ${r.ms.toFixed(0)} ms by ${r.by}`);
+      assert.ok(r.ms < 1500, `takeover took ${r.ms} ms`);
+    },
+    { profile: 'fast' },
+  );
+});

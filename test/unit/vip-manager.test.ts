@@ -186,3 +186,29 @@ it('present() stays right when linkUp(), present(), refresh() and listPresent() 
     execFileSync('ip', ['netns', 'del', ns]);
   }
 });
+
+// Regression: a refresh is `addr show` + `addr change`; a release issued while the refresh
+// was in flight ran between the two, and `ip addr change` re-created the deleted address.
+it('a release issued during a refresh is not undone by it', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root');
+  const ns = `pihavip-rr${process.pid}`;
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    const now = () => Number(process.hrtime.bigint()) / 1e6;
+    const v = new VipManager({ ifname: 'eth0', now, netns: ns, garp: { enabled: false } });
+    const r = { name: 'vip', ip: '192.0.2.150', cidr: 32 };
+    for (let i = 0; i < 20; i++) {
+      assert.equal(await v.acquire(r, 5, now() + 1000), 'added');
+      const refresh = v.refresh(r, 5, now() + 1000); // not awaited, as the daemon does
+      await v.release(r);
+      await refresh;
+      assert.deepEqual(await v.listPresent([r.ip]), [], `round ${i}: the address came back after release`);
+    }
+    await v.close();
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
+});

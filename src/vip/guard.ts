@@ -1,0 +1,96 @@
+// The address guard: a tiny bash process beside the daemon that removes the VIPs when the
+// daemon stops telling it, in time, that it still holds them. It covers a killed daemon (EOF
+// on its stdin: remove at once) and a frozen one (no "pet" before the deadline: remove at
+// the deadline) — in every profile, including `fast`, whose lease is too short for the
+// kernel's whole-second address lifetimes, and without the kernel's global lifetime timer.
+//
+// Protocol, one line per message on the guard's stdin:
+//   pet <seconds> <ip/cidr,ip/cidr,...|->   the listed addresses must be gone <seconds> from now
+//                                           unless another pet arrives first ('-' = none held)
+//   stop                                    clean exit, remove nothing (the daemon released)
+// bash's `read -t` takes fractional seconds and needs no polling: the guard sleeps in read().
+
+import { spawn, type ChildProcess } from 'node:child_process';
+
+const SCRIPT = String.raw`
+ifname="$1"; ips=""; t=3600
+while :; do
+  IFS=' ' read -r -t "$t" cmd a b; rc=$?
+  if [ $rc -eq 0 ]; then
+    case "$cmd" in
+      pet) t="$a"; if [ "$b" = "-" ]; then ips=""; else ips="$b"; fi ;;
+      stop) exit 0 ;;
+    esac
+    continue
+  fi
+  # Timed out (rc > 128) or EOF (rc = 1): the daemon is frozen or gone. Drop what it held.
+  for x in $(printf '%s' "$ips" | tr ',' ' '); do ip addr del "$x" dev "$ifname" 2>/dev/null && echo "removed $x"; done
+  ips=""; t=3600
+  [ $rc -le 128 ] && exit 0
+done
+`;
+
+export interface GuardOptions {
+  ifname: string;
+  netns?: string; // tests only
+  onRemoved?: (addr: string) => void;
+  onExit?: (code: number | null) => void;
+}
+
+export class AddressGuard {
+  private child: ChildProcess | null = null;
+  private lastList = '';
+  private lastDeadline = -Infinity;
+
+  constructor(private readonly o: GuardOptions) {}
+
+  start(): void {
+    const argv = ['-c', SCRIPT, 'piha-guard', this.o.ifname];
+    this.child = this.o.netns
+      ? spawn('ip', ['netns', 'exec', this.o.netns, 'bash', ...argv], { stdio: ['pipe', 'pipe', 'ignore'] })
+      : spawn('bash', argv, { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.child.stdin!.on('error', () => {});
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (d: string) => {
+      for (const line of d.split('\n')) if (line.startsWith('removed ')) this.o.onRemoved?.(line.slice(8));
+    });
+    const c = this.child;
+    c.on('exit', (code) => {
+      if (this.child === c) this.child = null;
+      this.o.onExit?.(code);
+    });
+    this.lastList = '';
+    this.lastDeadline = -Infinity;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  /**
+   * `addrs` must be gone by `deadline` (monotonic ms; `now` is the same clock). A pet that
+   * would only push the deadline later by under 20 ms is skipped: the guard then keeps the
+   * earlier deadline, which is the safe side, and a busy loop does not become a busy pipe.
+   */
+  pet(addrs: string[], deadline: number, now: number): void {
+    if (!this.child) return;
+    const list = addrs.length ? addrs.join(',') : '-';
+    if (list === this.lastList && deadline >= this.lastDeadline && deadline - this.lastDeadline < 20) return;
+    this.lastList = list;
+    this.lastDeadline = deadline;
+    const secs = addrs.length ? Math.max(0, deadline - now) / 1000 : 3600;
+    this.child.stdin!.write(`pet ${secs.toFixed(3)} ${list}\n`);
+  }
+
+  /** Clean exit: the daemon has released everything itself. */
+  stop(): void {
+    if (!this.child) return;
+    this.child.stdin!.write('stop\n');
+    this.child.stdin!.end();
+    this.child = null;
+  }
+}

@@ -1,0 +1,86 @@
+// The address guard removes VIPs when the daemon stops petting it: at the deadline (frozen
+// daemon) or at once on EOF (killed daemon); a clean stop removes nothing.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { AddressGuard } from '../../src/vip/guard.ts';
+
+const ns = `pihaguard-${process.pid}`;
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const has = (ip: string) => execFileSync('ip', ['-n', ns, '-o', 'addr', 'show', 'dev', 'eth0']).toString().includes(`${ip}/`);
+const add = (ip: string) => execFileSync('ip', ['-n', ns, 'addr', 'add', `${ip}/32`, 'dev', 'eth0']);
+async function until(pred: () => boolean, ms: number): Promise<number> {
+  const t0 = now();
+  while (now() - t0 < ms) {
+    if (pred()) return now() - t0;
+    await sleep(5);
+  }
+  return Infinity;
+}
+
+describe('address guard', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, () => {
+  before(() => {
+    execFileSync('ip', ['netns', 'add', ns]);
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+  });
+  after(() => execFileSync('ip', ['netns', 'del', ns]));
+
+  it('removes the addresses at the deadline when pets stop (frozen daemon), not before', async () => {
+    const removed: string[] = [];
+    const g = new AddressGuard({ ifname: 'eth0', netns: ns, onRemoved: (a) => removed.push(a) });
+    g.start();
+    add('192.0.2.150');
+    add('192.0.2.151');
+    await sleep(100);
+    const t0 = now();
+    g.pet(['192.0.2.150/32', '192.0.2.151/32'], t0 + 400, t0);
+    await sleep(250);
+    assert.ok(has('192.0.2.150'), 'still present before the deadline');
+    const gone = await until(() => !has('192.0.2.150') && !has('192.0.2.151'), 2000);
+    const at = now() - t0 - (now() - t0 - 250 - gone);
+    assert.ok(gone < 2000, 'removed after the deadline');
+    assert.ok(at >= 390 && at < 700, `removed at ${at.toFixed(0)} ms, deadline 400 ms`);
+    await sleep(50);
+    assert.deepEqual(removed.sort(), ['192.0.2.150/32', '192.0.2.151/32']);
+    g.stop();
+  });
+
+  it('later pets push the deadline; an empty list protects nothing', async () => {
+    const g = new AddressGuard({ ifname: 'eth0', netns: ns });
+    g.start();
+    add('192.0.2.152');
+    await sleep(100);
+    for (let i = 0; i < 6; i++) {
+      g.pet(['192.0.2.152/32'], now() + 200, now());
+      await sleep(100);
+    }
+    assert.ok(has('192.0.2.152'), 'kept alive by pets');
+    g.pet([], Infinity, now()); // released by the daemon itself: the guard must not touch it
+    await sleep(400);
+    assert.ok(has('192.0.2.152'));
+    execFileSync('ip', ['-n', ns, 'addr', 'del', '192.0.2.152/32', 'dev', 'eth0']);
+    g.stop();
+  });
+
+  it('removes at once when the daemon dies (EOF), and nothing on a clean stop', async () => {
+    const g = new AddressGuard({ ifname: 'eth0', netns: ns });
+    g.start();
+    add('192.0.2.153');
+    await sleep(100);
+    g.pet(['192.0.2.153/32'], now() + 60_000, now());
+    await sleep(50);
+    g.stop(); // clean: "stop" then EOF
+    await sleep(300);
+    assert.ok(has('192.0.2.153'), 'clean stop removes nothing');
+    const g2 = new AddressGuard({ ifname: 'eth0', netns: ns });
+    g2.start();
+    await sleep(100);
+    g2.pet(['192.0.2.153/32'], now() + 60_000, now());
+    await sleep(50);
+    (g2 as any).child.stdin.end(); // the daemon's end of the pipe closes, as when it is killed
+    const gone = await until(() => !has('192.0.2.153'), 2000);
+    assert.ok(gone < 500, `removed ${gone.toFixed(0)} ms after EOF`);
+  });
+});
