@@ -178,6 +178,9 @@ export class Core {
   /** The latest time the driver must call step({kind:'tick'}) again. */
   nextWakeup(): number {
     if (this.shuttingDown) return Infinity;
+    // Something changed that peers should hear about now (a new assignment, a campaign won):
+    // step again at once rather than at the next heartbeat.
+    if (this.urgent) return this.lastStepAt;
     // Only deadlines still ahead count: one already passed was handled by the last step.
     const after = this.lastStepAt;
     let t = this.lastHbAt + this.timing.heartbeatMs;
@@ -300,7 +303,8 @@ export class Core {
     this.log('info', 'node_left', { node: this.nameOf(from) });
     if (this.coord?.id === from) {
       this.coord = null;
-      this.campaignAt = now + this.rank() * (this.timing.heartbeatMs / 4);
+      // It released the coordinator lease as it left: the lowest id takes over at once.
+      this.campaignAt = now + this.rank() * Math.max(5, this.timing.heartbeatMs / 10);
     }
     this.urgent = true;
   }
