@@ -10,7 +10,7 @@ SIM_SEEDS ?= 3000
 SEEDS ?= 100000
 FROM ?= 1
 
-.PHONY: all deps apt-deps build typecheck unit sim sim-test lab test bench demo demo-down clean
+.PHONY: all deps apt-deps build typecheck unit sim sim-test lab test bench soak demo demo-down clean
 
 all: build
 
@@ -49,6 +49,10 @@ test: deps apt-deps typecheck build unit sim-test lab
 
 bench: build apt-deps
 	node --import tsx bench/failover.ts
+
+# Idle cluster under loss: no false failover (default: fast profile, 5 % loss, 5 min).
+soak: build apt-deps
+	node --import tsx bench/soak.ts
 
 demo: build apt-deps
 	bash scripts/demo.sh up

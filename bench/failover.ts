@@ -143,7 +143,7 @@ ${row('power cut of the holder (link down + kill -9), profile lan', results.lanP
 ${row('planned switchover (SIGTERM), profile lan', results.lanSwitchover)}
 ${row('power cut of the holder, profile fast', results.fastPowerCut)}
 
-Idle cost per daemon (3-node cluster, profile lan, 10 s): RSS ${results.idle?.rssMiB.toFixed(1)} MiB, CPU ${results.idle?.cpuPct.toFixed(2)} % of one core.
+Idle cost per daemon (3-node cluster, profile lan, 10 s, its own cluster with no client probing): RSS ${results.idle?.rssMiB.toFixed(1)} MiB, CPU ${results.idle?.cpuPct.toFixed(2)} % of one core.
 
 Targets (issue 4): lan median ≤ 1500 ms, p99 ≤ 2000 ms, switchover ≤ 100 ms, 0 ms of two
 holders; fast median ≤ 300 ms. The lan figure is bounded below by the lease design: a

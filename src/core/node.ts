@@ -100,6 +100,7 @@ export class Core {
   private banned = new Map<string, Map<number, number>>(); // resource -> node -> until
   private cleanupsApplied = new Map<string, number>();
   private wasQuorate = false;
+  private shortLeaseWarnAt = -Infinity;
 
   private out: Effect[] = [];
 
@@ -575,7 +576,20 @@ export class Core {
     let notAfter = leaseEnd - this.timing.releaseMarginMs;
     if (this.timing.kernelLifetime) {
       const k = kernelLifetime(this.timing, leaseEnd, now);
-      if (!k) return false; // wait for a fresher grant that leaves room for the kernel lifetime
+      if (!k) {
+        // Wait for a fresher grant that leaves room for the kernel lifetime. If round trips
+        // are always this slow the VIP never starts: say so (rate-limited) instead of silence.
+        if (now - this.shortLeaseWarnAt > 10_000) {
+          this.shortLeaseWarnAt = now;
+          this.log('warn', 'grant_too_late', {
+            resource: r.cfg.name,
+            leaseLeftMs: Math.round(leaseEnd - now),
+            neededMs: 1000 + this.timing.kernelSlackMs,
+            hint: 'renewal round trips are too slow for this profile; use profile slow or a longer lease_time',
+          });
+        }
+        return false;
+      }
       validLftSec = k.validLftSec;
       notAfter = k.notAfter;
     }
