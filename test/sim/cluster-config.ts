@@ -1,12 +1,10 @@
 // Builds a validated-shape PihaConfig for simulated clusters (no YAML involved), with the
 // timing preset under test. Addresses come from 192.0.2.0/24 (documentation range).
-import type { PihaConfig, ResourceConfig, TimingConfig } from '../../src/config/types.ts';
+import type { PihaConfig, ResourceConfig } from '../../src/config/types.ts';
+import { LAN, FAST, SLOW } from '../../src/config/profiles.ts';
 
-export const PRESETS: Record<string, TimingConfig> = {
-  lan: { heartbeatIntervalMs: 100, nodeTimeoutMs: 1000, leaseMs: 1350, clockDrift: 0.01, releaseApplyMs: 100, kernelLifetimeSlackMs: 300 },
-  fast: { heartbeatIntervalMs: 25, nodeTimeoutMs: 150, leaseMs: 200, clockDrift: 0.01, releaseApplyMs: 50, kernelLifetimeSlackMs: 300 },
-  slow: { heartbeatIntervalMs: 250, nodeTimeoutMs: 3000, leaseMs: 3000, clockDrift: 0.01, releaseApplyMs: 200, kernelLifetimeSlackMs: 300 },
-};
+// The simulator runs the timing presets that ship (src/config/profiles.ts), not copies.
+export const PRESETS = { lan: LAN, fast: FAST, slow: SLOW } as const;
 
 export interface SimClusterShape {
   nodes: number;
