@@ -134,7 +134,7 @@ export class Daemon {
     // A VIP left on the interface by a previous run is not ours until a majority says so.
     this.enqueue(this.core.startEffects());
     await this.bindTransport();
-    const system = createSystemInfoCache();
+    const system = createSystemInfoCache({ lazy: true });
     const [host, portStr] = splitHostPort(config.cluster.statusBind);
     this.status = await startStatusServer({
       host,

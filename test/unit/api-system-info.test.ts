@@ -69,3 +69,28 @@ test('the real sampler returns sane numbers', async () => {
   assert.ok(f.uptimeSec >= 0);
   assert.ok(f.cpuTempC === null || (f.cpuTempC > -50 && f.cpuTempC < 150));
 });
+
+test('lazy cache samples only when read and stale, never on a timer', async () => {
+  let calls = 0;
+  const sampler = async () => {
+    calls++;
+    return facts(calls);
+  };
+  const c = createSystemInfoCache({ lazy: true, intervalMs: 50, sampler });
+  const hold = setInterval(() => {}, 1000); // the cache's timers never keep the loop alive
+  try {
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(calls, 1, 'one sample at start');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(calls, 1, 'no timer-driven samples while nobody reads');
+    c.get();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(calls, 2, 'a read of stale facts triggers one sample');
+    c.get();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(calls, 2, 'fresh facts: no new sample');
+  } finally {
+    clearInterval(hold);
+    c.stop();
+  }
+});
