@@ -420,6 +420,11 @@ export class Daemon {
   /** Clean stop: release every VIP, tell the peers, then close everything. */
   async stop(reason: string): Promise<void> {
     if (this.stopping) return;
+    if (!this.core || !this.vip) {
+      // Stopped before start-up finished: nothing was acquired yet.
+      this.stopping = true;
+      return;
+    }
     this.log.info({ event: 'stopping', reason }, 'stopping: releasing VIPs');
     this.step({ kind: 'shutdown' });
     this.stopping = true;
