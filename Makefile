@@ -4,13 +4,14 @@
 #                  network-namespace lab tests with real daemons (needs root, as in CI)
 SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-reporter=spec --test-concurrency=1
-APT_PKGS := iproute2 nftables iputils-arping tcpdump curl
+# qemu-user-static + arm64 libc/libstdc++: run the arm64 binary in tests; binutils: strip it.
+APT_PKGS := iproute2 nftables iputils-arping tcpdump curl qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross binutils-aarch64-linux-gnu
 # Seeds the simulator runs in `make test` (about 20 ms each); `make sim SEEDS=100000` for more.
 SIM_SEEDS ?= 3000
 SEEDS ?= 100000
 FROM ?= 1
 
-.PHONY: all deps apt-deps build typecheck unit sim sim-test lab test bench soak demo demo-down clean
+.PHONY: all deps apt-deps build binary typecheck unit sim sim-test lab test bench soak demo demo-down clean
 
 all: build
 
@@ -31,6 +32,11 @@ typecheck: deps
 build: deps
 	node scripts/build.mjs
 
+# Single executables (Node SEA, official node 20 binaries from npm): dist/piha-linux-x64,
+# dist/piha-linux-arm64, dist/piha-bin (this machine's). The lab runs the x64 one.
+binary: build apt-deps
+	node scripts/sea.mjs
+
 unit: deps apt-deps
 	$(NODE_TEST) test/unit/*.test.ts
 
@@ -42,10 +48,10 @@ sim: deps
 	node --import tsx test/sim/run.ts --seeds $(SEEDS) --from $(FROM)
 
 # Real daemons in network namespaces (root). PIHA_LAB_REQUIRED makes a missing lab a failure.
-lab: build apt-deps
+lab: binary apt-deps
 	PIHA_LAB_REQUIRED=1 $(NODE_TEST) test/lab/*.test.ts
 
-test: deps apt-deps typecheck build unit sim-test lab
+test: deps apt-deps typecheck build binary unit sim-test lab
 
 bench: build apt-deps
 	node --import tsx bench/failover.ts

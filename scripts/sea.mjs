@@ -102,7 +102,11 @@ writeFileSync(
     2,
   ) + '\n',
 );
-run(x64Node, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+try {
+  run(x64Node, ['--experimental-sea-config', seaConfig], { stdio: 'pipe' });
+} catch (e) {
+  fail(`blob generation failed:\n${e.stdout}${e.stderr}`);
+}
 
 // --- one executable per target
 const targets = [

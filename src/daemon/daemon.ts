@@ -151,7 +151,7 @@ export class Daemon {
     this.intervals.push(setInterval(() => void this.reconcile(), 2000));
     this.step({ kind: 'tick' });
     this.log.info(
-      { event: 'daemon_started', version: VERSION, incarnation, addr: node.addr, port: config.cluster.port, status: this.status.address, socket: config.cluster.socket, profile: config.cluster.profile },
+      { event: 'daemon_started', version: VERSION, incarnation, addr: node.addr, port: config.cluster.port, status: `${config.cluster.statusBind}`, socket: config.cluster.socket, profile: config.cluster.profile },
       `piha ${VERSION} started as ${node.name}`,
     );
   }
@@ -405,7 +405,7 @@ export class Daemon {
       vips: c.resources.map((r) => ({ resource: r.name, ip: r.ip, held: this.core.holding(r.name) })),
       resourceFailCounts: Object.fromEntries(c.resources.map((r) => [r.name, r.failCount])),
       failoversTotal: this.failovers,
-      packetsReceivedTotal: st.received,
+      packetsReceivedTotal: st.delivered, // accepted only; rejections are counted by reason
       packetsSentTotal: st.sent,
       packetsRejectedTotal: { ...st.rejected },
       heartbeatRttSeconds: { ...this.rtt },

@@ -292,7 +292,7 @@ test('replay of captured cluster traffic: same session -> replay; after receiver
   });
 });
 
-test('spoofed source: authentic packets (right key) claiming node2, sent from 192.0.2.2 -> spoofed_source, no state change', { timeout: 60_000 }, async (t) => {
+test('spoofed source: authentic packets (right key) claiming node2/node3, sent from 192.0.2.2 -> spoofed_source, no state change', { timeout: 60_000 }, async (t) => {
   await scenario(t, {}, async ({ c, goodKeys }) => {
     const sn = nonce();
     const s0 = await c.statusJson('node1');
@@ -366,6 +366,8 @@ test('flood: 10 000 pps of junk for 10 s at the VIP holder -> it keeps the VIP, 
         pool.push(p);
       }
     }
+    const daemon = c.daemons.get(target)!;
+    const logLines0 = daemon.stdoutLines.length + daemon.stderrLines.length;
     const tck = await clockTicks();
     const m0 = await metrics(c, target);
     const cpu0 = cpuTicks(pid)!;
@@ -396,6 +398,10 @@ test('flood: 10 000 pps of junk for 10 s at the VIP holder -> it keeps the VIP, 
     t.diagnostic(`${target} rejected ${total} (${JSON.stringify(d)}); piha_packets_received_total +${received}; kernel/socket drops ≈ ${res.sent - total}`);
     t.diagnostic(`${target} daemon CPU during the flood: ${cpuPct.toFixed(1)} % of one core (${cpu1 - cpu0} ticks in ${wall.toFixed(1)} s)`);
     t.diagnostic(`/healthz of ${target} during the flood: ${health.length} ok (max ${Math.max(0, ...health).toFixed(0)} ms), ${healthFail} failed; loop lag after: ${m1.get('piha_loop_lag_seconds')} s`);
+    const newLines = [...daemon.stdoutLines, ...daemon.stderrLines].slice(logLines0);
+    const rejectLines = newLines.filter((l) => l.includes('"packet_rejected"')).length;
+    t.diagnostic(`${target} log during the flood: ${newLines.length} lines, ${rejectLines} packet_rejected warnings`);
+    assert.ok(rejectLines <= 3, `rejection warnings are rate-limited (got ${rejectLines})`);
     assert.equal(ex?.code, 0, `flood sender failed: ${sender.stderrLines.join(' | ')}`);
     assert.ok(res.sent >= 50_000, `flood too weak to mean anything (${res.sent} datagrams)`);
     assert.ok(total > 0 && (d.bad_mac ?? 0) > 0, `rejection counters grew: ${JSON.stringify(d)}`);

@@ -2,13 +2,14 @@
 // namespace, each with its own config file, state dir and control socket. The daemons run
 // the built bundle (dist/piha) with this machine's node — the shipped artefact.
 
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Lab, now, sleep, type LabProcess } from './lab.ts';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const PIHA = join(REPO, 'dist', 'piha');
+export const PIHA_BIN = ((sea) => (existsSync(sea) && existsSync(PIHA) && statSync(sea).mtimeMs >= statSync(PIHA).mtimeMs ? [sea] : [process.execPath, PIHA]))(join(REPO, 'dist', 'piha-linux-x64')); // the single executable (scripts/sea.mjs) unless missing or older than the bundle
 export const VIP = '192.0.2.150';
 
 export interface ClusterOptions {
@@ -77,7 +78,7 @@ ${resources}
     const m = this.lab.node(node);
     const p = this.lab.spawn(
       m.ns,
-      [process.execPath, PIHA, 'daemon', '--config', this.configFile(), '--node', node, '--state-dir', join(this.dir, `${node}-state`), '--socket', this.socket(node)],
+      [...PIHA_BIN, 'daemon', '--config', this.configFile(), '--node', node, '--state-dir', join(this.dir, `${node}-state`), '--socket', this.socket(node)],
       { logFile: join(this.dir, `${node}.log`), name: `piha@${node}` },
     );
     this.daemons.set(node, p);
@@ -91,7 +92,7 @@ ${resources}
   /** Runs the CLI inside a node's namespace against that node's daemon. */
   async cli(node: string, args: string[]) {
     const m = this.lab.node(node);
-    return this.lab.exec(m.ns, [process.execPath, PIHA, ...args, '--socket', this.socket(node)]);
+    return this.lab.exec(m.ns, [...PIHA_BIN, ...args, '--socket', this.socket(node)]);
   }
 
   async statusJson(node: string): Promise<any> {
