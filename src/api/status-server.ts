@@ -103,8 +103,9 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     const address = await app.listen({ host: opts.host, port: opts.port });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-    // At most this many sockets at once; the daemon has better uses for its descriptors.
-    app.server.maxConnections = 64;
+    limitIdleSockets(app.server, 32);
+    // Hard ceiling on sockets; the daemon has better uses for its descriptors.
+    app.server.maxConnections = 256;
     return {
       address,
       port,
@@ -118,6 +119,26 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     await app.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * One host holding many connections open without sending a request must not lock everyone
+ * else out (docs/robustness.md). Sockets that have not sent a request yet are kept in arrival
+ * order; past `max`, the oldest such socket is closed to make room. A real client sends its
+ * request right after connecting, so it is served; an idle hog only ever evicts itself.
+ */
+function limitIdleSockets(server: import('node:http').Server, max: number): void {
+  const idle = new Set<import('node:net').Socket>();
+  server.on('connection', (sock) => {
+    idle.add(sock);
+    sock.once('close', () => idle.delete(sock));
+    if (idle.size > max) {
+      const oldest = idle.values().next().value as import('node:net').Socket;
+      idle.delete(oldest);
+      oldest.destroy();
+    }
+  });
+  server.on('request', (req) => idle.delete(req.socket));
 }
 
 /** Builds the daemon's /status payload from the core snapshot plus fixed facts. */
