@@ -11,7 +11,7 @@ SIM_SEEDS ?= 3000
 SEEDS ?= 100000
 FROM ?= 1
 
-.PHONY: all deps apt-deps build binary typecheck unit sim sim-test lab test bench soak demo demo-down clean
+.PHONY: all deps apt-deps build binary typecheck unit sim sim-test lab test fuzz bench soak demo demo-down clean
 
 all: build
 
@@ -52,6 +52,12 @@ lab: binary apt-deps
 	PIHA_LAB_REQUIRED=1 $(NODE_TEST) test/lab/*.test.ts
 
 test: deps apt-deps typecheck build binary unit sim-test lab
+
+# Property/fuzz tests with many runs (make test runs them with FUZZ_RUNS=300);
+# replay a failure with FUZZ_SEED=<seed> make fuzz.
+FUZZ_RUNS ?= 20000
+fuzz: deps
+	FUZZ_RUNS=$(FUZZ_RUNS) node scripts/fuzz.mjs
 
 bench: build apt-deps
 	node --import tsx bench/failover.ts

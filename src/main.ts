@@ -32,7 +32,8 @@ Common options:
   --socket PATH   control socket of the daemon to talk to (default from the config, else /run/piha/piha.sock)
 `;
 
-class UsageError extends Error {}
+/** A wrong command line: cli() prints its message alone and exits 2. */
+export class UsageError extends Error {}
 
 interface Parsed {
   words: string[];

@@ -1,5 +1,6 @@
 // Durable state of one node under the state directory (default /var/lib/piha):
-//  - incarnation: a counter bumped at every start, so peers order our messages across restarts;
+//  - incarnation: a counter bumped at every start (at least the wall clock in ms), so peers
+//    order our messages across restarts;
 //  - state.json: cluster attributes (standby, move, cleanup), as PersistedState.
 // Every write is atomic: temporary file, fsync, rename, fsync of the directory — a power cut
 // leaves the old or the new file, never a torn one.
@@ -41,8 +42,10 @@ export class StateStore {
     } catch {
       n = 0;
     }
-    // Also never below wall-clock seconds: a wiped state dir must not reuse old numbers.
-    const next = Math.max(n + 1, Math.floor(Date.now() / 1000));
+    // Also never below wall-clock milliseconds: a wiped state dir must not reuse old numbers.
+    // (Seconds were too coarse: a crash loop restarting several times a second ran the
+    // counter ahead of the clock, so a wipe soon after reused numbers peers had seen.)
+    const next = Math.max(n + 1, Date.now());
     atomicWrite(join(this.dir, 'incarnation'), `${next}\n`);
     return next;
   }
