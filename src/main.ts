@@ -23,6 +23,7 @@ Usage:
   piha resource clear NAME                 remove the constraint set by move
   piha resource cleanup NAME               reset fail counts of NAME on every node
   piha config check [FILE]                 validate a configuration file, list every error
+  piha config reload                       re-read the daemon's file: errors are reported, the running config kept
   piha keygen [FILE] [--force]             write a new cluster key (mode 0600); default /etc/piha/authkey
   piha cleanup [--config FILE]             remove this node's VIPs from the interface (used by systemd)
   piha --version | help
@@ -139,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const { Daemon } = await import('./daemon/daemon.ts');
-      const d = new Daemon({ config, node: who.node, logLevel: p.flags.get('log-level') as string | undefined });
+      const d = new Daemon({ config, configPath: path, node: who.node, logLevel: p.flags.get('log-level') as string | undefined });
       let stopping = false;
       const stop = (sig: string) => {
         if (stopping) return;
@@ -148,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGHUP', () => d.log.warn({ event: 'reload_unsupported' }, 'SIGHUP: configuration reload is not supported yet; restart piha to apply changes'));
+      process.on('SIGHUP', () => void d.reload());
       try {
         await d.start();
       } catch (e) {
@@ -188,7 +189,13 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     case 'config': {
-      if (sub !== 'check') throw new UsageError('usage: piha config check [FILE]');
+      if (sub === 'reload') {
+        if (rest.length) throw new UsageError('usage: piha config reload');
+        const r = await call(p, { op: 'reload' });
+        (r.ok ? process.stdout : process.stderr).write(`${r.message ?? ''}\n`);
+        return r.ok ? 0 : 1;
+      }
+      if (sub !== 'check') throw new UsageError('usage: piha config check [FILE] | piha config reload');
       if (rest.length > 1) throw new UsageError(`unexpected "${rest[1]}"; usage: piha config check [FILE]`);
       const path = rest[0] ?? configPath(p);
       const { config, errors } = loadConfigFile(path);

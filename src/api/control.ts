@@ -70,7 +70,7 @@ export function parseControlRequest(line: string): ControlRequest {
   }
   if (typeof v !== 'object' || v === null) throw new ControlError('request must be a JSON object', 'EINVAL');
   const op = (v as Record<string, unknown>).op;
-  if (op === 'ping' || op === 'version' || op === 'status') return { op };
+  if (op === 'ping' || op === 'version' || op === 'status' || op === 'reload') return { op };
   if (op === 'command') return { op, cmd: parseCommand((v as Record<string, unknown>).cmd) };
   throw new ControlError(`unknown op ${JSON.stringify(op)}`, 'EINVAL');
 }

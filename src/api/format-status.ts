@@ -69,6 +69,8 @@ export function formatStatus(s: DaemonStatus): string {
     `  * ${plural(s.nodes.length, 'node', 'nodes')} configured, ${plural(s.votes, 'vote', 'votes')} ` +
       `(quorum ${s.quorumVotes} of ${s.expectedVotes} expected)`,
     `  * ${plural(s.resources.length, 'resource instance', 'resource instances')} configured`,
+    ...(s.configMismatch?.length ? [`  * WARNING: configuration differs on: ${s.configMismatch.join(' ')} (compare /etc/piha/piha.yaml)`] : []),
+    ...(s.configPending ? [`  * NOTE: ${s.configPending}`] : []),
     '',
     'Node List:',
     `  * Online: ${bracket(namesIn(s, 'online'))}`,

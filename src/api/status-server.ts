@@ -144,9 +144,11 @@ function limitIdleSockets(server: import('node:http').Server, max: number): void
 /** Builds the daemon's /status payload from the core snapshot plus fixed facts. */
 export function toDaemonStatus(
   core: CoreStatus,
-  meta: { cluster: string; version: string; profile: string; safety: SafetyInfo },
+  meta: { cluster: string; version: string; profile: string; safety: SafetyInfo; configPending?: string },
 ): DaemonStatusInput {
   return {
+    configMismatch: core.configMismatch ?? [],
+    ...(meta.configPending ? { configPending: meta.configPending } : {}),
     cluster: meta.cluster,
     version: meta.version,
     node: core.node,

@@ -44,6 +44,10 @@ export interface DaemonStatus {
   nodes: NodeStatus[];
   resources: ResourceStatus[];
   system: SystemFacts;
+  /** Online nodes whose cluster configuration differs from this node's. */
+  configMismatch?: string[];
+  /** Set when the configuration file changed on disk and is valid: a restart applies it. */
+  configPending?: string;
 }
 
 /**
@@ -81,7 +85,8 @@ export type ControlRequest =
   | { op: 'ping' }
   | { op: 'version' }
   | { op: 'status' }
-  | { op: 'command'; cmd: Command };
+  | { op: 'command'; cmd: Command }
+  | { op: 'reload' };
 
 export interface ControlResponse {
   ok: boolean;

@@ -6,4 +6,5 @@ export { parseDuration, formatDuration } from './duration.ts';
 export { parseConfig, loadConfigFile, DEFAULT_CONFIG_PATH } from './load.ts';
 export { resolveLocalNode, localAddresses, localMacs, type IdentityOpts } from './identity.ts';
 export { PROFILES, DEFAULT_PROFILE } from './profiles.ts';
+export { configDigest } from './digest.ts';
 export type * from './types.ts';

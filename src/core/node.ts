@@ -39,6 +39,8 @@ export interface CoreOptions {
   persisted?: PersistedState;
   /** Extra wait before a silent holder's lease may be taken (watchdog mode), ms. */
   fenceWaitMs?: number;
+  /** Digest of the cluster configuration (config/digest.ts), gossiped to spot differences. */
+  configDigest?: string;
 }
 
 interface Peer {
@@ -46,6 +48,7 @@ interface Peer {
   inc: number;
   holds: Set<string>;
   fails: Record<string, number>;
+  cfg?: string;
 }
 
 type ResState = 'idle' | 'acquiring' | 'held';
@@ -75,6 +78,7 @@ export class Core {
   private readonly byName = new Map<string, NodeConfig>();
   private readonly byId = new Map<number, NodeConfig>();
   private readonly startedAt: number;
+  private readonly configDigest: string | undefined;
 
   private round = 0;
   private lastHbAt = -Infinity;
@@ -137,6 +141,7 @@ export class Core {
       if (typeof g === 'number') this.cleanupsApplied.set(r.name, g);
     }
     this.startedAt = o.now;
+    this.configDigest = o.configDigest;
     this.lastStepAt = o.now;
     this.campaignAt = o.now + this.timing.nodeTimeoutMs + this.rank() * this.timing.heartbeatMs;
   }
@@ -233,6 +238,10 @@ export class Core {
     p.lastHeard = now;
     p.holds = new Set(hb.holds);
     p.fails = hb.fails;
+    if (hb.cfg !== p.cfg && this.configDigest && hb.cfg && hb.cfg !== this.configDigest) {
+      this.log('warn', 'config_differs', { node: this.nameOf(hb.from), theirs: hb.cfg, ours: this.configDigest });
+    }
+    p.cfg = hb.cfg;
     if (!wasOnline) this.log('info', 'node_up', { node: this.nameOf(hb.from) });
     this.noteTerm(hb.term, now);
     if (hb.req?.keys.includes(COORD_KEY) && hb.coord === undefined) this.candidatesSeen.set(hb.from, now);
@@ -528,6 +537,7 @@ export class Core {
       attrs: this.attrs.entries,
       ...(this.iAmCoord ? { coord: this.campaignTerm, assign: this.assignment.map } : {}),
       ...(req ? { req } : {}),
+      ...(this.configDigest ? { cfg: this.configDigest } : {}),
     };
     for (const id of this.peers.keys()) this.send(id, hb);
   }
@@ -845,6 +855,9 @@ export class Core {
       }),
       attrs: { ...this.attrs.entries },
       distrustingSelf: now < this.distrustUntil,
+      configMismatch: [...this.peers]
+        .filter(([id, p]) => this.isOnline(id, now) && this.configDigest && p.cfg && p.cfg !== this.configDigest)
+        .map(([id]) => this.nameOf(id)),
     };
   }
 }

@@ -33,6 +33,8 @@ export interface Heartbeat {
   attrs: Record<string, AttrEntry>;
   /** Lease requests of this round: keys the sender wants to hold or keep. */
   req?: { round: number; keys: LeaseKey[]; coordTerm?: number };
+  /** Digest of the sender's cluster configuration: nodes with another one are reported. */
+  cfg?: string;
 }
 
 export interface LeaseReply {
@@ -135,4 +137,6 @@ export interface CoreStatus {
   }[];
   attrs: Record<string, AttrEntry>;
   distrustingSelf: boolean;
+  /** Online nodes whose configuration digest differs from this node's. */
+  configMismatch?: string[];
 }

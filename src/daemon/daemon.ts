@@ -24,9 +24,12 @@ import { StateStore } from './state-store.ts';
 import { monotonicNow } from './clock.ts';
 import { HealthCheck } from './checks.ts';
 import { VERSION } from '../version.ts';
+import { configDigest, formatErrors, loadConfigFile } from '../config/index.ts';
 
 export interface DaemonOptions {
   config: PihaConfig;
+  /** The file the configuration came from: `config reload` / SIGHUP re-read it. */
+  configPath?: string;
   node: NodeConfig;
   logLevel?: string;
 }
@@ -76,6 +79,8 @@ export class Daemon {
   private sentRounds = new Map<number, number>(); // round -> send time (for RTT)
   private stopping = false;
   private readonly byId: Map<number, NodeConfig>;
+  private readonly digest: string;
+  private configPending: string | undefined;
   private readonly resources: Map<string, ResourceConfig>;
 
   constructor(private readonly o: DaemonOptions) {
@@ -83,6 +88,31 @@ export class Daemon {
     this.store = new StateStore(o.config.cluster.stateDir);
     this.byId = new Map(o.config.nodes.map((n) => [n.id, n]));
     this.resources = new Map(o.config.resources.map((r) => [r.name, r]));
+    this.digest = configDigest(o.config);
+  }
+
+  /**
+   * Re-read the configuration file (SIGHUP, `piha config reload`). A bad file never replaces
+   * the running configuration: every error is logged and returned. A valid, different file is
+   * reported until a restart applies it (the core's configuration is fixed for its lifetime).
+   */
+  reload(): ControlResponse {
+    const path = this.o.configPath;
+    if (!path) return { ok: false, message: 'this daemon was not started from a configuration file' };
+    const { config, errors } = loadConfigFile(path);
+    if (!config) {
+      for (const e of errors) this.log.error({ event: 'config_reload_error', path: e.path, error: e.message, line: e.line }, 'configuration reload: error');
+      return { ok: false, message: `${formatErrors(errors, path)}\n${errors.length} error(s): kept the running configuration` };
+    }
+    const d = configDigest(config);
+    if (d === this.digest) {
+      this.configPending = undefined;
+      this.log.info({ event: 'config_reload', changed: false }, 'configuration reload: unchanged');
+      return { ok: true, message: `${path}: valid and unchanged` };
+    }
+    this.configPending = `${path} changed (digest ${d}, running ${this.digest}) and is valid: restart piha to apply it`;
+    this.log.warn({ event: 'config_reload', changed: true, digest: d, running: this.digest }, this.configPending);
+    return { ok: true, message: this.configPending };
   }
 
   async start(): Promise<void> {
@@ -96,6 +126,7 @@ export class Daemon {
       seed: randomInt(1, 2 ** 31),
       now: monotonicNow(),
       persisted: this.store.load(),
+      configDigest: this.digest,
     });
     this.vip = new VipManager({
       ifname: config.cluster.interface,
@@ -370,6 +401,8 @@ export class Daemon {
         return { ok: true, message: VERSION };
       case 'status':
         return { ok: true, data: { ...this.statusSnapshot(), system: undefined } };
+      case 'reload':
+        return this.reload();
       case 'command': {
         const id = ++this.cmdSeq;
         const p = new Promise<ControlResponse>((resolve) => {
@@ -391,6 +424,7 @@ export class Daemon {
       version: VERSION,
       profile: this.o.config.cluster.profile,
       safety: safetyInfo(this.o.config, this.core.timing.kernelLifetime),
+      configPending: this.configPending,
     });
   }
 

@@ -148,6 +148,7 @@ const SHAPES: { [T in Message['t']]: Check } = {
       coord: uint,
       assign: recordOf(name, nodeOrZero),
       req: shape<HeartbeatReq>({ round: uint, keys: arrayOf(leaseKey) }, { coordTerm: uint }),
+      cfg: str(1, 64),
     },
   ),
   grant: shape<LeaseReply>(

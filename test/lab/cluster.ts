@@ -74,11 +74,11 @@ ${resources}
     return join(this.dir, `${node}.sock`);
   }
 
-  start(node: string): LabProcess {
+  start(node: string, configFile = this.configFile()): LabProcess {
     const m = this.lab.node(node);
     const p = this.lab.spawn(
       m.ns,
-      [...PIHA_BIN, 'daemon', '--config', this.configFile(), '--node', node, '--state-dir', join(this.dir, `${node}-state`), '--socket', this.socket(node)],
+      [...PIHA_BIN, 'daemon', '--config', configFile, '--node', node, '--state-dir', join(this.dir, `${node}-state`), '--socket', this.socket(node)],
       { logFile: join(this.dir, `${node}.log`), name: `piha@${node}` },
     );
     this.daemons.set(node, p);

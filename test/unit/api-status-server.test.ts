@@ -97,9 +97,9 @@ test('GET /status returns the daemon status with cached system facts', async () 
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
   const body = await res.json();
-  assert.deepEqual(body, { ...status, system: facts });
+  assert.deepEqual(body, { ...status, configMismatch: [], system: facts });
   assert.deepEqual(Object.keys(body).sort(), [
-    'cluster', 'coordinator', 'expectedVotes', 'node', 'nodes', 'profile', 'quorate', 'quorumVotes',
+    'cluster', 'configMismatch', 'coordinator', 'expectedVotes', 'node', 'nodes', 'profile', 'quorate', 'quorumVotes',
     'resources', 'safety', 'system', 'term', 'version', 'votes',
   ]);
   assert.equal(body.safety.mode, 'lease');
