@@ -10,7 +10,7 @@
 // Run: node --import tsx --test --test-reporter=spec test/lab/http-abuse.test.ts   (root)
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -97,7 +97,18 @@ async function scenario(t: TestContext, fn: (x: Ctx) => Promise<void>): Promise<
     while ((await status(c, `http://${ip}:${PORT}/healthz`)) !== 200 && now() - t0 < 10_000) await sleep(100);
     const iv0: Record<string, Interval[]> = w.intervals();
     const m0 = await metrics(c, ip);
-    await fn({ c, w, holder, ip });
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const rss0 = rss();
+    let rssMax = rss0;
+    const sampler = setInterval(() => (rssMax = Math.max(rssMax, rss())), 200);
+    try {
+      await fn({ c, w, holder, ip });
+    } finally {
+      clearInterval(sampler);
+    }
+    // Memory stays bounded under abuse (issue 9): the daemon's RSS may not balloon.
+    t.diagnostic(`${TARGET} RSS: ${rss0.toFixed(1)} MiB before, peak ${rssMax.toFixed(1)} MiB during the abuse`);
+    assert.ok(rssMax - rss0 < 48, `RSS grew by ${(rssMax - rss0).toFixed(1)} MiB under abuse`);
     await sleep(1000);
     assert.ok(alive(pid) && c.daemons.get(TARGET)!.running, `${TARGET} daemon died (${JSON.stringify(c.daemons.get(TARGET)!.exitInfo)})`);
     assert.equal(await status(c, `http://${ip}:${PORT}/healthz`), 200, '/healthz answers after the abuse');
