@@ -20,7 +20,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { deriveKeys, encode, encodeRaw, HEADER_LEN, MAX_DATAGRAM, MIN_DATAGRAM, type CodecKeys } from '../../src/transport/codec.ts';
 import type { Heartbeat, Message } from '../../src/core/types.ts';
-import { LabCluster, VIP, type ClusterOptions } from './cluster.ts';
+import { LabCluster, VIP, pidAlive, type ClusterOptions } from './cluster.ts';
 import { now, requireLab, run, sleep, type AddressWatcher, type Interval, type LabProcess } from './lab.ts';
 
 const SEND = fileURLToPath(new URL('./adversary-send.mjs', import.meta.url));
@@ -45,16 +45,7 @@ const addrOf = (c: LabCluster, node: string): string => c.lab.node(node).addr;
 const idOf = (node: string): number => Number(node.replace('node', ''));
 
 /** All samples of /metrics of `node`, fetched with curl from the client namespace. */
-async function metrics(c: LabCluster, node: string): Promise<Map<string, number>> {
-  const r = await c.lab.exec('client', ['curl', '-sS', '--max-time', '3', `http://${addrOf(c, node)}:${STATUS_PORT}/metrics`]);
-  assert.equal(r.code, 0, `curl /metrics of ${node} failed: ${r.stderr}`);
-  const out = new Map<string, number>();
-  for (const line of r.stdout.split('\n')) {
-    const m = /^([a-z_:]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (m) out.set(m[1]!, Number(m[2]));
-  }
-  return out;
-}
+const metrics = (c: LabCluster, node: string): Promise<Map<string, number>> => c.metrics(addrOf(c, node), STATUS_PORT);
 
 const rejected = (m: Map<string, number>, reason: string): number => m.get(`piha_packets_rejected_total{reason="${reason}"}`) ?? 0;
 
@@ -129,15 +120,6 @@ async function clockTicks(): Promise<number> {
   return clkTck;
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 async function waitAllOnline(c: LabCluster, node: string, timeoutMs = 10_000): Promise<any> {
   const t0 = now();
   let last: any = null;
@@ -183,7 +165,7 @@ async function scenario(t: TestContext, opts: ClusterOptions, fn: (x: Ctx) => Pr
     assert.deepEqual(w.intervals(), iv0, `the VIP moved (false failover): before ${JSON.stringify(iv0)} after ${JSON.stringify(w.intervals())}`);
     assert.deepEqual(w.holders(), [holder]);
     assert.equal(w.overlapMs(), 0, `two nodes held the VIP at once: ${JSON.stringify(w.overlaps())}`);
-    for (const [n, p] of c.daemons) assert.ok(p.running && alive(p.pid), `daemon ${n} is not running (${JSON.stringify(p.exitInfo)})`);
+    for (const [n, p] of c.daemons) assert.ok(p.running && pidAlive(p.pid), `daemon ${n} is not running (${JSON.stringify(p.exitInfo)})`);
     const s = await waitAllOnline(c, holder, 5000);
     assert.equal(s.resources[0].holder, holder);
   } catch (e) {
@@ -343,7 +325,7 @@ test('truncated (0..100 bytes) and oversized (8193..65507 bytes) datagrams -> to
     t.diagnostic(`${r2.sent} oversized datagrams (${[...new Set(large.map((b) => b.length))].join('/')} bytes); node1 rejections: ${JSON.stringify(d2)}`);
     assert.equal(d2.too_large, r2.sent);
     assert.deepEqual(Object.keys(d2), ['too_large']);
-    assert.ok(alive(pid) && c.daemons.get('node1')!.running, 'node1 daemon still alive (same pid)');
+    assert.ok(pidAlive(pid) && c.daemons.get('node1')!.running, 'node1 daemon still alive (same pid)');
   });
 });
 
@@ -405,7 +387,7 @@ test('flood: 10 000 pps of junk for 10 s at the VIP holder -> it keeps the VIP, 
     assert.equal(ex?.code, 0, `flood sender failed: ${sender.stderrLines.join(' | ')}`);
     assert.ok(res.sent >= 50_000, `flood too weak to mean anything (${res.sent} datagrams)`);
     assert.ok(total > 0 && (d.bad_mac ?? 0) > 0, `rejection counters grew: ${JSON.stringify(d)}`);
-    assert.ok(alive(pid), 'node1 daemon alive');
+    assert.ok(pidAlive(pid), 'node1 daemon alive');
     for (const n of c.lab.nodes) assert.equal((await c.statusJson(n.name)).quorate, true, `${n.name} quorate after the flood`);
   });
 });

@@ -95,6 +95,18 @@ ${resources}
     return this.lab.exec(m.ns, [...PIHA_BIN, ...args, '--socket', this.socket(node)]);
   }
 
+  /** Every sample of /metrics at `ip:port`, scraped with curl from the client namespace. */
+  async metrics(ip: string, port = 9405): Promise<Map<string, number>> {
+    const r = await this.lab.exec(this.lab.client.ns, ['curl', '-sS', '--max-time', '3', `http://${ip}:${port}/metrics`], { timeoutMs: 8000 });
+    if (r.code !== 0) throw new Error(`curl /metrics of ${ip} failed: ${r.stderr}`);
+    const out = new Map<string, number>();
+    for (const line of r.stdout.split('\n')) {
+      const m = /^([a-z_:]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+      if (m) out.set(m[1]!, Number(m[2]));
+    }
+    return out;
+  }
+
   async statusJson(node: string): Promise<any> {
     const r = await this.cli(node, ['status', '--json']);
     if (r.code !== 0) throw new Error(`status on ${node} failed: ${r.stderr}`);
@@ -125,5 +137,15 @@ ${resources}
   async destroy(): Promise<void> {
     await this.lab.destroy();
     if (!process.env.PIHA_LAB_KEEP) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Is a process still there (signal 0 probes without touching it)? */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LabCluster, VIP } from './cluster.ts';
+import { LabCluster, VIP, pidAlive } from './cluster.ts';
 import { now, requireLab, sleep, type AddressWatcher, type Interval, type ProbeSample, type Prober } from './lab.ts';
 
 const HTTP = fileURLToPath(new URL('./adversary-http.mjs', import.meta.url));
@@ -28,15 +28,6 @@ interface Ctx {
   ip: string;
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 async function curl(c: LabCluster, args: string[], timeoutS = 3) {
   return c.lab.exec('client', ['curl', '-sS', '--max-time', String(timeoutS), ...args], { timeoutMs: (timeoutS + 5) * 1000 });
 }
@@ -47,16 +38,7 @@ async function status(c: LabCluster, url: string, extra: string[] = []): Promise
   return Number(r.stdout.trim()) || 0;
 }
 
-async function metrics(c: LabCluster, ip: string): Promise<Map<string, number>> {
-  const r = await curl(c, [`http://${ip}:${PORT}/metrics`]);
-  assert.equal(r.code, 0, `curl /metrics failed: ${r.stderr}`);
-  const out = new Map<string, number>();
-  for (const line of r.stdout.split('\n')) {
-    const m = /^([a-z_:]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (m) out.set(m[1]!, Number(m[2]));
-  }
-  return out;
-}
+const metrics = (c: LabCluster, ip: string): Promise<Map<string, number>> => c.metrics(ip, PORT);
 
 const rejectedTotal = (m: Map<string, number>): number =>
   [...m].filter(([k]) => k.startsWith('piha_packets_rejected_total{')).reduce((a, [, v]) => a + v, 0);
@@ -110,7 +92,7 @@ async function scenario(t: TestContext, fn: (x: Ctx) => Promise<void>): Promise<
     t.diagnostic(`${TARGET} RSS: ${rss0.toFixed(1)} MiB before, peak ${rssMax.toFixed(1)} MiB during the abuse`);
     assert.ok(rssMax - rss0 < 48, `RSS grew by ${(rssMax - rss0).toFixed(1)} MiB under abuse`);
     await sleep(1000);
-    assert.ok(alive(pid) && c.daemons.get(TARGET)!.running, `${TARGET} daemon died (${JSON.stringify(c.daemons.get(TARGET)!.exitInfo)})`);
+    assert.ok(pidAlive(pid) && c.daemons.get(TARGET)!.running, `${TARGET} daemon died (${JSON.stringify(c.daemons.get(TARGET)!.exitInfo)})`);
     assert.equal(await status(c, `http://${ip}:${PORT}/healthz`), 200, '/healthz answers after the abuse');
     const m1 = await metrics(c, ip);
     assert.equal(rejectedTotal(m1), rejectedTotal(m0), 'no cluster packet was rejected');
@@ -233,7 +215,7 @@ test('100 KB URL and 100 KB header: 4xx or closed connection, never a crash', { 
         const x = JSON.parse(r.stdout.trim().split('\n').pop()!) as { status: number | null; firstLine: string | null; endedBy: string; ms: number };
         if (i === 0) out.push(`${what} ${size / 1000} KB -> ${x.status ?? 'no response'} (${x.endedBy}, ${x.ms} ms)`);
         assert.ok(x.status === null ? x.endedBy !== 'timeout' : x.status === 414 || x.status === 431 || x.status === 400, `${what} ${size}: ${JSON.stringify(x)}`);
-        assert.ok(alive(pid), `daemon died after a ${size}-byte ${what}`);
+        assert.ok(pidAlive(pid), `daemon died after a ${size}-byte ${what}`);
       }
     }
     // curl's view of the same
