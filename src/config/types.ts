@@ -72,4 +72,82 @@ export interface PihaConfig {
   quorum: QuorumConfig;
   defaults: { resourceStickiness: number };
   resources: ResourceConfig[];
+  fencing: FencingConfig;
+  hardware: HardwareConfig;
+}
+
+// ---------------------------------------------------------------- fencing: and hardware:
+
+/** How a node drives GPIO lines: the character device (libgpiod tools), legacy sysfs, or plain files (tests, lab). */
+export interface GpioConfig {
+  backend: 'chardev' | 'sysfs' | 'sim';
+  /** Directory of the sim backend's line files (backend sim only). */
+  simDir: string;
+}
+
+export interface GpioLineConfig {
+  chip?: string; // chip label or gpiochipN; default: the Pi header chip
+  line: number | string; // BCM offset (17) or line name (GPIO17)
+  activeLow: boolean;
+}
+
+interface FenceDeviceBase {
+  name: string;
+  /** Nodes this device can fence (pcmk_host_list). */
+  hosts: string[];
+  /** Nodes that may run this device (default: every member except the ones it fences). */
+  runOn: string[];
+  /** Give up one attempt after this long. */
+  timeoutMs: number;
+}
+
+export interface GpioRelayDeviceConfig extends FenceDeviceBase {
+  type: 'gpio-relay';
+  /** The node whose GPIO header drives the relay (runOn is [driver]). */
+  driver: string;
+  relay: GpioLineConfig; // logical 1 = relay energised = power CUT (normally-closed wiring, hardware/README.md)
+}
+
+export interface HttpPlugDeviceConfig extends FenceDeviceBase {
+  type: 'http-plug';
+  api: 'shelly-gen1' | 'shelly-gen2' | 'tasmota';
+  url: string; // http://192.168.0.60
+  channel: number; // relay/switch id, 0-based
+  username?: string;
+  password?: string;
+}
+
+export interface ExecDeviceConfig extends FenceDeviceBase {
+  type: 'exec';
+  /** argv; the runner appends ACTION NODE (off|on|status, node name). */
+  command: string[];
+}
+
+export type FenceDeviceConfig = GpioRelayDeviceConfig | HttpPlugDeviceConfig | ExecDeviceConfig;
+
+export interface WatchdogConfig {
+  enabled: boolean;
+  /** /dev/watchdog, or sim:/path/to/state.json for the lab. */
+  device: string;
+  /** The timeout the driver is set to (read back at open and compared). */
+  timeoutMs: number;
+}
+
+export interface FencingConfig {
+  /** Pacemaker stonith-enabled: fence a lost holder before its VIP moves (default: true when any device exists). */
+  stonithEnabled: boolean;
+  /** pcmk stonith-action: reboot (off, wait, on) or off (stays off). */
+  action: 'reboot' | 'off';
+  /** Power-off time within a reboot. */
+  offTimeMs: number;
+  /** Wait between failed attempts. */
+  retryIntervalMs: number;
+  watchdog: WatchdogConfig;
+  devices: FenceDeviceConfig[];
+}
+
+export interface HardwareConfig {
+  gpio: GpioConfig;
+  led?: GpioLineConfig;
+  button?: GpioLineConfig & { longPressMs: number };
 }
