@@ -9,6 +9,7 @@ import { describe, isMapping, Section } from './read.ts';
 import { checkAgainstNodes, readDefaults, readResources } from './resources.ts';
 import { TOP_KEYS } from './schema.ts';
 import type { NodeConfig, PihaConfig, ResourceConfig } from './types.ts';
+import { defaultFencing, defaultHardware } from './fencing-defaults.ts';
 
 export function validate(root: unknown, issues: Issues): PihaConfig | null {
   if (root === null || root === undefined) {
@@ -42,5 +43,7 @@ export function validate(root: unknown, issues: Issues): PihaConfig | null {
     quorum,
     defaults,
     resources: resources.map((r) => r as ResourceConfig),
+    fencing: defaultFencing(),
+    hardware: defaultHardware(),
   };
 }

@@ -2,6 +2,7 @@
 // timing preset under test. Addresses come from 192.0.2.0/24 (documentation range).
 import type { PihaConfig, ResourceConfig } from '../../src/config/types.ts';
 import { LAN, FAST, SLOW } from '../../src/config/profiles.ts';
+import { defaultFencing, defaultHardware } from '../../src/config/fencing-defaults.ts';
 
 // The simulator runs the timing presets that ship (src/config/profiles.ts), not copies.
 export const PRESETS = { lan: LAN, fast: FAST, slow: SLOW } as const;
@@ -52,6 +53,8 @@ export function simConfig(s: SimClusterShape): PihaConfig {
     nodes,
     quorum: { expectedVotes: s.twoNode ? 2 : s.nodes, twoNode: !!s.twoNode },
     defaults: { resourceStickiness: s.stickiness ?? 100 },
+    fencing: defaultFencing(),
+    hardware: defaultHardware(),
     resources,
   };
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, type PihaConfig } from '../../src/config/index.ts';
+import { defaultFencing, defaultHardware } from '../../src/config/fencing-defaults.ts';
 
 const FULL = `cluster:
   name: lbcluster
@@ -71,6 +72,8 @@ test('the full example parses to the normalised config', () => {
     ],
     quorum: { expectedVotes: 3, twoNode: false },
     defaults: { resourceStickiness: 100 },
+    fencing: defaultFencing(),
+    hardware: defaultHardware(),
     resources: [
       {
         name: 'kubernetes_api_port',
@@ -117,6 +120,8 @@ resources:
     nodes: [{ name: 'a', id: 1, addr: '10.0.0.1', role: 'member', votes: 1 }],
     quorum: { expectedVotes: 1, twoNode: false },
     defaults: { resourceStickiness: 100 },
+    fencing: defaultFencing(),
+    hardware: defaultHardware(),
     resources: [
       { name: 'web', type: 'vip', ip: '10.0.0.100', cidrNetmask: 32, monitorIntervalMs: 5000, migrationThreshold: 3, failureTimeoutMs: 0, prefers: {}, checks: [] },
     ],

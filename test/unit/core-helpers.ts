@@ -1,6 +1,7 @@
 // Shared builders for the core unit tests (test/unit/core-*.test.ts).
 import type { NodeConfig, PihaConfig, ResourceConfig, TimingConfig } from '../../src/config/types.ts';
 import type { PlacementInput } from '../../src/core/placement.ts';
+import { defaultFencing, defaultHardware } from '../../src/config/fencing-defaults.ts';
 
 export const LAN: TimingConfig = {
   heartbeatIntervalMs: 100,
@@ -69,6 +70,8 @@ export function config(s: ConfigShape = {}): PihaConfig {
     nodes,
     quorum: { expectedVotes: s.expectedVotes ?? (s.twoNode ? 2 : nodes.length), twoNode: !!s.twoNode },
     defaults: { resourceStickiness: s.stickiness ?? 100 },
+    fencing: defaultFencing(),
+    hardware: defaultHardware(),
     resources,
   };
 }
