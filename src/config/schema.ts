@@ -2,7 +2,7 @@
 // Unknown keys are errors (not ignored) because a misspelt key would otherwise silently
 // fall back to a default, e.g. a mistyped node_timeout leaving a 1 s timeout on Wi-Fi.
 
-export const TOP_KEYS = ['cluster', 'nodes', 'quorum', 'defaults', 'resources'] as const;
+export const TOP_KEYS = ['cluster', 'nodes', 'quorum', 'defaults', 'resources', 'fencing', 'hardware'] as const;
 
 export const CLUSTER_KEYS = [
   'name', 'authkey', 'interface', 'port', 'profile', 'heartbeat_interval', 'node_timeout',
@@ -30,6 +30,26 @@ export const CHECK_TYPE_KEYS: Record<CheckType, readonly string[]> = {
   tcp: ['host', 'port'],
   exec: ['command'],
 };
+
+export const FENCING_KEYS = ['stonith_enabled', 'action', 'off_time', 'retry_interval', 'watchdog', 'devices'] as const;
+export const FENCE_ACTIONS = ['reboot', 'off'] as const;
+export const WATCHDOG_KEYS = ['enabled', 'device', 'timeout'] as const;
+
+export const FENCE_DEVICE_TYPES = ['gpio-relay', 'http-plug', 'exec'] as const;
+export type FenceDeviceType = (typeof FENCE_DEVICE_TYPES)[number];
+export const FENCE_DEVICE_COMMON_KEYS = ['name', 'type', 'hosts', 'timeout'] as const;
+/** Keys by device type. run_on is not among a gpio-relay's: it runs on its driver node. */
+export const FENCE_DEVICE_TYPE_KEYS: Record<FenceDeviceType, readonly string[]> = {
+  'gpio-relay': ['driver', 'line', 'chip', 'active_low'],
+  'http-plug': ['api', 'url', 'channel', 'username', 'password', 'run_on'],
+  exec: ['command', 'run_on'],
+};
+export const HTTP_PLUG_APIS = ['shelly-gen1', 'shelly-gen2', 'tasmota'] as const;
+
+export const HARDWARE_KEYS = ['gpio', 'gpio_sim_dir', 'led', 'button'] as const;
+export const GPIO_BACKENDS = ['chardev', 'sysfs', 'sim'] as const;
+export const LED_KEYS = ['line', 'chip', 'active_low'] as const;
+export const BUTTON_KEYS = ['line', 'chip', 'active_low', 'long_press'] as const;
 
 export const DEFAULTS = {
   authkey: '/etc/piha/authkey',

@@ -9,7 +9,8 @@ import { describe, isMapping, Section } from './read.ts';
 import { checkAgainstNodes, readDefaults, readResources } from './resources.ts';
 import { TOP_KEYS } from './schema.ts';
 import type { NodeConfig, PihaConfig, ResourceConfig } from './types.ts';
-import { defaultFencing, defaultHardware } from './fencing-defaults.ts';
+import { checkFencing, readFencing } from './fencing.ts';
+import { readHardware } from './hardware.ts';
 
 export function validate(root: unknown, issues: Issues): PihaConfig | null {
   if (root === null || root === undefined) {
@@ -17,7 +18,7 @@ export function validate(root: unknown, issues: Issues): PihaConfig | null {
     return null;
   }
   if (!isMapping(root)) {
-    issues.add('', `the top level must be a mapping with cluster:, nodes: and optionally quorum:, defaults:, resources:, not ${describe(root)}`);
+    issues.add('', `the top level must be a mapping with cluster:, nodes: and optionally quorum:, defaults:, resources:, fencing:, hardware:, not ${describe(root)}`);
     return null;
   }
   const top = Section.open(issues, root, '', 'the file', TOP_KEYS)!;
@@ -34,6 +35,8 @@ export function validate(root: unknown, issues: Issues): PihaConfig | null {
   const resources = readResources(issues, top.nested('resources'));
   const quorum = checkQuorum(issues, quorumDraft, nodes);
   checkAgainstNodes(issues, resources, nodes);
+  const hardware = readHardware(issues, top.nested('hardware'));
+  const fencing = checkFencing(issues, readFencing(issues, top.nested('fencing')), hardware, nodes);
 
   if (issues.count > 0 || !cluster) return null;
   // No error was reported, so every draft field was read (required ones are present).
@@ -43,7 +46,7 @@ export function validate(root: unknown, issues: Issues): PihaConfig | null {
     quorum,
     defaults,
     resources: resources.map((r) => r as ResourceConfig),
-    fencing: defaultFencing(),
-    hardware: defaultHardware(),
+    fencing,
+    hardware,
   };
 }

@@ -25,6 +25,8 @@ interface Promised {
   inc: number;
   round: number;
   until: number;
+  /** The holder said (a later heartbeat without the key) that it let the key go. */
+  disowned: boolean;
 }
 
 export interface Denial {
@@ -32,6 +34,19 @@ export interface Denial {
   holder: number; // 0 = nobody (quiet period or a stale term)
   remainingMs: number;
 }
+
+/**
+ * Fencing (stonith-enabled, no watchdog): a VIP promise to a node that went silent does not
+ * simply run out, because a hung node may still have the address; it ends only when the node
+ * is fenced (powered off), or said it let the key go, or came back as a new incarnation.
+ * The coordinator key never waits: it moves no address, and the coordinator runs the fencing.
+ */
+export interface FenceGate {
+  /** A lapsed promise to `node` (incarnation `inc`) still blocks the key. */
+  blocksAfterExpiry(node: number, inc: number): boolean;
+}
+
+const NO_FENCING: FenceGate = { blocksAfterExpiry: () => false };
 
 export class Granter {
   private promises = new Map<LeaseKey, Promised>();
@@ -43,13 +58,55 @@ export class Granter {
   coordTermOwner = 0;
 
   constructor(
-    private readonly promiseMs: () => number,
+    /** Promise length per key: a VIP key adds the watchdog wait, the coordinator key does not
+     *  (it moves no address, and a hung coordinator must not delay fencing). */
+    private readonly promiseMs: (key: LeaseKey) => number,
     public quietUntil: number,
+    private readonly gate: FenceGate = NO_FENCING,
   ) {}
+
+  /** Whether promise `p` of `key` still keeps everyone else from the key. */
+  private binds(key: LeaseKey, p: Promised, now: number): boolean {
+    if (now < p.until) return true;
+    return key !== COORD_KEY && !p.disowned && this.gate.blocksAfterExpiry(p.to, p.inc);
+  }
 
   holderOf(key: LeaseKey, now: number): number {
     const p = this.promises.get(key);
-    return p && now < p.until ? p.to : 0;
+    return p && this.binds(key, p, now) ? p.to : 0;
+  }
+
+  /**
+   * VIP promises that still bind and that the holder has not disowned: the nodes this
+   * granter would need fenced if they went silent now (node -> highest incarnation).
+   */
+  owed(now: number): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [key, p] of this.promises) {
+      if (key === COORD_KEY || p.disowned || !this.binds(key, p, now)) continue;
+      out.set(p.to, Math.max(out.get(p.to) ?? 0, p.inc));
+    }
+    return out;
+  }
+
+  /** Promises that ran out but wait for a fence (for status). */
+  blockedByFence(now: number): number[] {
+    const out = new Set<number>();
+    for (const [key, p] of this.promises) if (now >= p.until && this.binds(key, p, now)) out.add(p.to);
+    return [...out];
+  }
+
+  /**
+   * A heartbeat from `from` (incarnation `inc`, sent when its newest request round was `seq`)
+   * holds or requests only `wanted`. Every other key promised to it in round `seq` or earlier
+   * (or in an earlier incarnation) was let go: a node removes an address before it sends the
+   * heartbeat that stops asking for it, and a restarted node removes them all at start.
+   */
+  disown(from: number, inc: number, seq: number, wanted: ReadonlySet<LeaseKey>): void {
+    for (const [key, p] of this.promises) {
+      if (p.to !== from || p.disowned || wanted.has(key)) continue;
+      if (after(inc, seq, p.inc, p.round) || (inc === p.inc && seq === p.round)) p.disowned = true;
+    }
   }
 
   /** Decide one key of a request. */
@@ -65,7 +122,7 @@ export class Granter {
     if (rel && !after(inc, round, rel.inc, rel.round)) return 'stale';
     if (now < this.quietUntil) return { key, holder: 0, remainingMs: this.quietUntil - now };
     const p = this.promises.get(key);
-    if (p && now < p.until && p.to !== from) return { key, holder: p.to, remainingMs: p.until - now };
+    if (p && p.to !== from && this.binds(key, p, now)) return { key, holder: p.to, remainingMs: Math.max(0, p.until - now) };
     if (key === COORD_KEY) {
       const t = coordTerm ?? 0;
       const ok = t > this.coordTerm || (t === this.coordTerm && this.coordTermOwner === from);
@@ -78,7 +135,8 @@ export class Granter {
       to: from,
       inc: keep ? keep.inc : inc,
       round: keep ? keep.round : round,
-      until: now + this.promiseMs(),
+      until: now + this.promiseMs(key),
+      disowned: false,
     });
     return null;
   }
@@ -138,16 +196,24 @@ export class Granter {
     return handed;
   }
 
-  /** Fencing hook: `node` is confirmed off; nothing it was promised is held any more. */
-  fenced(node: number): LeaseKey[] {
+  /**
+   * `node` is powered off in every incarnation up to `inc`: nothing promised to those is held
+   * any more. Returns the requests that waited for those keys, granted now.
+   */
+  fenced(node: number, inc: number, now: number, freshMs: number): { cleared: LeaseKey[]; handed: { key: LeaseKey; to: number; inc: number; round: number }[] } {
     const cleared: LeaseKey[] = [];
+    const handed: { key: LeaseKey; to: number; inc: number; round: number }[] = [];
     for (const [key, p] of this.promises) {
-      if (p.to === node) {
-        this.promises.delete(key);
-        cleared.push(key);
+      if (p.to !== node || p.inc > inc) continue;
+      this.promises.delete(key);
+      cleared.push(key);
+      const w = this.waiting.get(key);
+      if (w && now - w.at <= freshMs && key !== COORD_KEY && w.from !== node) {
+        this.waiting.delete(key);
+        if (this.decide(key, w.from, w.inc, w.round, undefined, now) === null) handed.push({ key, to: w.from, inc: w.inc, round: w.round });
       }
     }
-    return cleared;
+    return { cleared, handed };
   }
 }
 

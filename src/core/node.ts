@@ -13,6 +13,8 @@ import type {
   Command,
   CoreStatus,
   Effect,
+  FenceRequest,
+  FenceResultMsg,
   Heartbeat,
   Input,
   LeaseKey,
@@ -29,6 +31,7 @@ import { AttrMap, cleanupKey, moveKey, standbyKey } from './attrs.ts';
 import { FailCounts } from './failures.ts';
 import { place, type PlacementInput } from './placement.ts';
 import { Rng } from './rng.ts';
+import { FenceBook, watchdogWaitMs, type FenceAttempt } from './fencing.ts';
 
 export interface CoreOptions {
   config: PihaConfig;
@@ -37,7 +40,7 @@ export interface CoreOptions {
   seed: number;
   now: number;
   persisted?: PersistedState;
-  /** Extra wait before a silent holder's lease may be taken (watchdog mode), ms. */
+  /** Extra wait before a silent holder's lease may be taken; default: from the watchdog config. */
   fenceWaitMs?: number;
   /** Digest of the cluster configuration (config/digest.ts), gossiped to spot differences. */
   configDigest?: string;
@@ -49,6 +52,8 @@ interface Peer {
   holds: Set<string>;
   fails: Record<string, number>;
   cfg?: string;
+  /** Silent nodes this peer's granter still owes a VIP promise to (node -> incarnation). */
+  unfenced: Map<number, number>;
 }
 
 type ResState = 'idle' | 'acquiring' | 'held';
@@ -79,6 +84,7 @@ export class Core {
   private readonly byId = new Map<number, NodeConfig>();
   private readonly startedAt: number;
   private readonly configDigest: string | undefined;
+  private readonly fence: FenceBook;
 
   private round = 0;
   private lastHbAt = -Infinity;
@@ -116,9 +122,12 @@ export class Core {
     for (const n of o.config.nodes) {
       this.byName.set(n.name, n);
       this.byId.set(n.id, n);
-      if (n.id !== o.self) this.peers.set(n.id, { lastHeard: -Infinity, inc: 0, holds: new Set(), fails: {} });
+      if (n.id !== o.self) this.peers.set(n.id, { lastHeard: -Infinity, inc: 0, holds: new Set(), fails: {}, unfenced: new Map() });
     }
-    this.timing = deriveTiming(o.config.cluster.timing, o.fenceWaitMs ?? 0);
+    this.fence = new FenceBook(o.config.fencing, o.config.nodes);
+    const t = o.config.cluster.timing;
+    const wdWait = o.config.fencing.watchdog.enabled ? watchdogWaitMs(o.config.fencing.watchdog.timeoutMs, t.clockDrift, t.releaseApplyMs) : 0;
+    this.timing = deriveTiming(t, o.fenceWaitMs ?? wdWait);
     this.votes = {
       votes: new Map(o.config.nodes.map((n) => [n.id, n.votes])),
       expected: o.config.quorum.expectedVotes,
@@ -128,7 +137,7 @@ export class Core {
     this.rng = new Rng(o.seed);
     const promise = () => this.timing.promiseMs + this.timing.fenceWaitMs;
     // Quiet period: promises made before a crash are forgotten, so wait them out.
-    this.granter = new Granter(promise, o.now + promise());
+    this.granter = new Granter((key) => (key === COORD_KEY ? this.timing.promiseMs : promise()), o.now + promise(), { blocksAfterExpiry: (n, i) => this.fence.blocksAfterExpiry(n, i) });
     this.tracker = new LeaseTracker(this.timing.leaseMs);
     this.attrs = new AttrMap(o.self);
     if (o.persisted) {
@@ -172,8 +181,8 @@ export class Core {
       case 'shutdown':
         this.onShutdown(now);
         break;
-      case 'fenced':
-        this.onFenced(input.node, now);
+      case 'fence-result':
+        this.onFenceDone(input, now);
         break;
     }
     if (!this.shuttingDown) this.drive(now);
@@ -226,6 +235,10 @@ export class Core {
         return this.onRelease(msg, now);
       case 'leave':
         return this.onLeave(msg.from, msg.inc, now);
+      case 'fence':
+        return this.onFenceRequest(msg, now);
+      case 'fres':
+        return this.onFenceResult(msg, now);
     }
   }
 
@@ -243,6 +256,12 @@ export class Core {
     }
     p.cfg = hb.cfg;
     if (!wasOnline) this.log('info', 'node_up', { node: this.nameOf(hb.from) });
+    if (hb.fenced) for (const [id, inc] of Object.entries(hb.fenced)) this.applyFenced(Number(id), inc, now);
+    p.unfenced = new Map(Object.entries(hb.unfenced ?? {}).map(([id, inc]) => [Number(id), inc]));
+    if (hb.seq !== undefined) {
+      const wanted = new Set<LeaseKey>([...(hb.req?.keys ?? []), ...hb.holds.map(resourceKey)]);
+      this.granter.disown(hb.from, hb.inc, hb.seq, wanted);
+    }
     this.noteTerm(hb.term, now);
     if (hb.req?.keys.includes(COORD_KEY) && hb.coord === undefined) this.candidatesSeen.set(hb.from, now);
     if (hb.coord !== undefined && hb.coord >= this.term) {
@@ -310,6 +329,8 @@ export class Core {
     if (inc < p.inc) return;
     p.lastHeard = -Infinity;
     p.holds.clear();
+    // It removed its addresses before it said goodbye: nothing promised to it needs a fence.
+    this.granter.disown(from, inc, Infinity, new Set());
     this.log('info', 'node_left', { node: this.nameOf(from) });
     if (this.coord?.id === from) {
       this.coord = null;
@@ -357,6 +378,10 @@ export class Core {
         this.attrs.set(moveKey(cmd.resource), null);
         reply(true, `removed the move constraint of ${cmd.resource}`);
         break;
+      case 'fence':
+        return this.manualFence(id, node!.id, now);
+      case 'fence-confirm':
+        return this.confirmFenced(id, node!.id, now);
       case 'cleanup': {
         const g = this.attrs.get(cleanupKey(cmd.resource));
         this.attrs.set(cleanupKey(cmd.resource), (typeof g === 'number' ? g : 0) + 1);
@@ -392,16 +417,208 @@ export class Core {
     void now;
   }
 
-  private onFenced(node: number, now: number): void {
-    const cleared = this.granter.fenced(node);
+  // ---------------------------------------------------------------- fencing (core/fencing.ts)
+
+  /** Incarnations up to `inc` of `node` are powered off: drop what was promised to them. */
+  private applyFenced(node: number, inc: number, now: number): void {
+    if (!this.fence.markFenced(node, inc)) return;
+    if (node === this.self.id) {
+      // Only a mistaken `stonith confirm` can say this of a running node; we keep our leases
+      // (the other granters will not, so our VIPs may move: say so loudly).
+      if (inc >= this.inc) this.log('error', 'fenced_while_running', { incarnation: inc, hint: 'piha stonith confirm was run for this node while it was up' });
+      return;
+    }
+    const { cleared, handed } = this.granter.fenced(node, inc, now, 2 * this.timing.heartbeatMs);
+    for (const h of handed) {
+      this.send(h.to, { t: 'grant', from: this.self.id, to: h.to, toInc: h.inc, round: h.round, granted: [h.key], denied: [], term: Math.max(this.term, this.granter.coordTerm) });
+    }
     const p = this.peers.get(node);
-    if (p) {
+    if (p && p.inc <= inc) {
       p.lastHeard = -Infinity;
       p.holds.clear();
+      p.unfenced.clear();
+      if (this.coord?.id === node) {
+        this.coord = null;
+        this.campaignAt = now + this.rank() * Math.max(5, this.timing.heartbeatMs / 10);
+      }
     }
-    this.log('warn', 'node_fenced', { node: this.nameOf(node), clearedPromises: cleared });
+    const a = this.fence.attempts.get(node);
+    if (a && a.inc <= inc) {
+      this.fence.attempts.delete(node);
+      for (const id of a.replyTo) this.out.push({ kind: 'reply', id, ok: true, message: `${this.nameOf(node)} is fenced (powered off)` });
+    }
+    this.log('warn', 'node_fenced', { node: this.nameOf(node), incarnation: inc, clearedPromises: cleared });
     this.urgent = true;
-    void now;
+  }
+
+  /** Silent nodes this node's granter still owes a VIP promise to, that a device could fence. */
+  private ownUnfenced(now: number): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [id, inc] of this.granter.owed(now)) {
+      if (id !== this.self.id && !this.isOnline(id, now) && this.fence.covers(id) && !this.fence.isFenced(id, inc)) out.set(id, inc);
+    }
+    return out;
+  }
+
+  private fenceGossip(now: number): Pick<Heartbeat, 'fenced' | 'unfenced'> {
+    const fenced = this.fence.gossip();
+    const own = this.ownUnfenced(now);
+    const unfenced = own.size ? Object.fromEntries([...own].map(([k, v]) => [String(k), v])) : undefined;
+    return { ...(fenced ? { fenced } : {}), ...(unfenced ? { unfenced } : {}) };
+  }
+
+  /** A fence is wanted or running, or a promise waits for one: VIPs cannot move yet. */
+  private fenceHoldsUp(now: number): boolean {
+    return this.fence.attempts.size > 0 || this.granter.blockedByFence(now).length > 0;
+  }
+
+  /** Coordinator duty, and housekeeping of fences this node started or runs. */
+  private runFencing(now: number): void {
+    for (const [target, r] of this.fence.running) {
+      // The driver always answers; this only forgets a fence a restarted driver lost.
+      if (now - r.since > 2 * this.fence.attemptTimeoutMs(target, this.timing.nodeTimeoutMs)) this.fence.running.delete(target);
+    }
+    // The coordinator leads fencing. While there is none (the lost node may have been it), the
+    // node that will most likely win the election does: the lowest id online, with quorum.
+    const coordLive = this.iAmCoord || (this.coord !== null && this.isOnline(this.coord.id, now));
+    const lowest = this.cfg.nodes.find((n) => this.isOnline(n.id, now))?.id === this.self.id;
+    const lead = this.quorate(now) && (this.iAmCoord || (!coordLive && lowest));
+    const needs = new Map<number, number>();
+    if (lead) {
+      const add = (id: number, inc: number) => {
+        if (id === this.self.id || this.isOnline(id, now) || !this.fence.covers(id) || this.fence.isFenced(id, inc)) return;
+        needs.set(id, Math.max(needs.get(id) ?? 0, inc));
+      };
+      for (const [id, inc] of this.ownUnfenced(now)) add(id, inc);
+      for (const [pid, p] of this.peers) if (this.isOnline(pid, now)) for (const [id, inc] of p.unfenced) add(id, inc);
+    }
+    for (const [target, a] of this.fence.attempts) {
+      if (a.runningSince && now > a.deadline) {
+        a.runningSince = 0;
+        a.lastError = `no outcome from ${this.nameOf(a.executor)} within ${Math.round((a.deadline - a.since) / 1000)} s`;
+        a.nextAt = now;
+        this.log('error', 'fence_failed', { node: this.nameOf(target), attempt: a.attempts, error: a.lastError });
+        if (a.manual) this.endManual(a, false);
+        continue;
+      }
+      if (!a.manual && !a.runningSince && !needs.has(target)) {
+        this.fence.attempts.delete(target);
+        this.log('info', 'fence_not_needed', { node: this.nameOf(target), reason: lead ? 'it is back or owes nothing' : 'no longer coordinator with quorum' });
+      }
+    }
+    for (const [target, inc] of needs) {
+      let a = this.fence.attempts.get(target);
+      if (!a) {
+        a = { target, inc, attempts: 0, attemptId: 0, executor: 0, runningSince: 0, deadline: 0, nextAt: now, since: now, lastError: null, replyTo: [], manual: false };
+        this.fence.attempts.set(target, a);
+        this.log('warn', 'fence_needed', { node: this.nameOf(target), incarnation: inc });
+      }
+      a.inc = Math.max(a.inc, inc);
+    }
+    for (const a of this.fence.attempts.values()) if (!a.runningSince && now >= a.nextAt) this.startFence(a, now);
+  }
+
+  private startFence(a: FenceAttempt, now: number): void {
+    const executor = this.fence.pickExecutor(a.target, this.self.id, a.attempts + 1, (id) => this.isOnline(id, now));
+    if (executor === null) {
+      a.lastError = `no node that can run a fence device for ${this.nameOf(a.target)} is online`;
+      a.nextAt = now + this.fence.retryIntervalMs;
+      this.log('error', 'fence_failed', { node: this.nameOf(a.target), error: a.lastError });
+      if (a.manual) this.endManual(a, false);
+      return;
+    }
+    a.attempts++;
+    a.attemptId = this.fence.newAttemptId();
+    a.executor = executor;
+    a.runningSince = now;
+    a.deadline = now + this.fence.attemptTimeoutMs(a.target, this.timing.nodeTimeoutMs);
+    this.log('warn', 'fence_start', { node: this.nameOf(a.target), incarnation: a.inc, attempt: a.attempts, by: this.nameOf(executor) });
+    const req: FenceRequest = { t: 'fence', from: this.self.id, to: executor, target: a.target, inc: a.inc, attempt: a.attemptId };
+    if (executor === this.self.id) this.onFenceRequest(req, now);
+    else this.send(executor, req);
+  }
+
+  private endManual(a: FenceAttempt, ok: boolean): void {
+    this.fence.attempts.delete(a.target);
+    const msg = ok ? `${this.nameOf(a.target)} is fenced` : `fencing ${this.nameOf(a.target)} failed: ${a.lastError ?? 'unknown error'}`;
+    for (const id of a.replyTo) this.out.push({ kind: 'reply', id, ok, message: msg });
+  }
+
+  /** Someone asks this node to run a fence device. */
+  private onFenceRequest(m: FenceRequest, now: number): void {
+    if (m.to !== this.self.id) return;
+    const result = (ok: boolean, detail: string) =>
+      this.onFenceDone({ kind: 'fence-result', target: m.target, inc: m.inc, attempt: m.attempt, initiator: m.from, ok, detail }, now);
+    if (m.target === this.self.id) return result(false, 'a node does not fence itself');
+    if (this.fence.isFenced(m.target, m.inc)) return result(true, 'already fenced');
+    if (!(this.fence.executors.get(m.target) ?? []).includes(this.self.id)) {
+      return result(false, `${this.self.name} has no fence device for ${this.nameOf(m.target)}`);
+    }
+    if (this.fence.running.has(m.target)) return; // already running; its outcome answers this too
+    this.fence.running.set(m.target, { inc: m.inc, attempt: m.attempt, initiator: m.from, since: now });
+    this.out.push({ kind: 'fence', target: m.target, targetName: this.nameOf(m.target), inc: m.inc, attempt: m.attempt, initiator: m.from });
+  }
+
+  /** The driver finished a fence (or a request was answered at once): tell everyone. */
+  private onFenceDone(r: Extract<Input, { kind: 'fence-result' }>, now: number): void {
+    const run = this.fence.running.get(r.target);
+    if (run && run.attempt === r.attempt && run.initiator === r.initiator) this.fence.running.delete(r.target);
+    const msg: FenceResultMsg = { t: 'fres', from: this.self.id, target: r.target, inc: r.inc, attempt: r.attempt, initiator: r.initiator, ok: r.ok, detail: r.detail.slice(0, 500) };
+    for (const id of this.peers.keys()) this.send(id, msg);
+    this.onFenceResult(msg, now);
+  }
+
+  private onFenceResult(m: FenceResultMsg, now: number): void {
+    const fresh = this.fence.record({ at: now, target: m.target, inc: m.inc, ok: m.ok, by: m.from, initiator: m.initiator, detail: m.detail, attempt: m.attempt });
+    if (!fresh) return;
+    this.log(m.ok ? 'warn' : 'error', m.ok ? 'fence_done' : 'fence_failed', { node: this.nameOf(m.target), by: this.nameOf(m.from), detail: m.detail });
+    if (m.ok) {
+      this.applyFenced(m.target, m.inc, now);
+      return;
+    }
+    const a = this.fence.attempts.get(m.target);
+    if (m.initiator === this.self.id && a && a.attemptId === m.attempt) {
+      a.runningSince = 0;
+      a.lastError = m.detail;
+      a.nextAt = now + this.fence.retryIntervalMs;
+      if (a.manual) this.endManual(a, false);
+    }
+  }
+
+  /** `piha stonith fence NODE`: the reply waits for the outcome. */
+  private manualFence(id: number, target: number, now: number): void {
+    if (target === this.self.id) {
+      this.out.push({ kind: 'reply', id, ok: false, message: `${this.self.name} cannot fence itself: run this on another node` });
+      return;
+    }
+    if (!(this.fence.executors.get(target)?.length)) {
+      this.out.push({ kind: 'reply', id, ok: false, message: `no fence device covers ${this.nameOf(target)} (fencing: devices: hosts:)` });
+      return;
+    }
+    const inc = Math.max(this.peers.get(target)?.inc ?? 0, this.granter.owed(now).get(target) ?? 0);
+    let a = this.fence.attempts.get(target);
+    if (!a) {
+      a = { target, inc, attempts: 0, attemptId: 0, executor: 0, runningSince: 0, deadline: 0, nextAt: now, since: now, lastError: null, replyTo: [], manual: true };
+      this.fence.attempts.set(target, a);
+    }
+    a.inc = Math.max(a.inc, inc);
+    a.replyTo.push(id);
+    this.log('warn', 'command', { op: 'fence', node: this.nameOf(target) });
+    if (!a.runningSince) this.startFence(a, now);
+  }
+
+  /** `piha stonith confirm NODE`: the user switched it off by hand (pcs stonith confirm). */
+  private confirmFenced(id: number, target: number, now: number): void {
+    const reply = (ok: boolean, message: string): void => {
+      this.out.push({ kind: 'reply', id, ok, message });
+    };
+    if (target === this.self.id) return reply(false, `${this.self.name} is running: it cannot be confirmed off`);
+    if (this.isOnline(target, now)) return reply(false, `${this.nameOf(target)} is online: confirm only a node that you have switched off yourself`);
+    const inc = Math.max(this.peers.get(target)?.inc ?? 0, this.granter.owed(now).get(target) ?? 0);
+    const attempt = this.fence.newAttemptId();
+    this.log('warn', 'command', { op: 'fence-confirm', node: this.nameOf(target) });
+    this.onFenceDone({ kind: 'fence-result', target, inc, attempt, initiator: this.self.id, ok: true, detail: `confirmed off by hand on ${this.self.name}` }, now);
+    reply(true, `${this.nameOf(target)} is recorded as off; its VIPs may move now`);
   }
 
   // ---------------------------------------------------------------- the loop
@@ -416,6 +633,7 @@ export class Core {
     this.expireLeases(now);
     if (this.iAmCoord) this.coordinate(now);
     this.followAssignment(now);
+    this.runFencing(now);
     this.maybeCampaign(now);
     const retryDue =
       (this.campaigning && this.coordRetryAt > 0 && now >= this.coordRetryAt) ||
@@ -538,6 +756,8 @@ export class Core {
       ...(this.iAmCoord ? { coord: this.campaignTerm, assign: this.assignment.map } : {}),
       ...(req ? { req } : {}),
       ...(this.configDigest ? { cfg: this.configDigest } : {}),
+      seq: this.round,
+      ...this.fenceGossip(now),
     };
     for (const id of this.peers.keys()) this.send(id, hb);
   }
@@ -686,7 +906,7 @@ export class Core {
       const since = this.assignedSince.get(name);
       // The acquire timeout counts from when the assignee last held it (or was assigned).
       if (!since || since.node !== id || holders.get(name) === id) this.assignedSince.set(name, { node: id, since: now });
-      else if (id && holders.get(name) !== id && now - since.since > this.acquireTimeout()) {
+      else if (id && holders.get(name) !== id && now - since.since > this.acquireTimeout() && !this.fenceHoldsUp(now)) {
         const m = this.banned.get(name) ?? new Map<number, number>();
         m.set(id, now + 3 * this.acquireTimeout());
         this.banned.set(name, m);
@@ -858,6 +1078,21 @@ export class Core {
       configMismatch: [...this.peers]
         .filter(([id, p]) => this.isOnline(id, now) && this.configDigest && p.cfg && p.cfg !== this.configDigest)
         .map(([id]) => this.nameOf(id)),
+      fencing: {
+        modes: ['lease', ...(this.fence.watchdog ? (['watchdog'] as const) : []), ...(this.fence.stonithEnabled ? (['device'] as const) : [])],
+        stonithEnabled: this.fence.stonithEnabled,
+        watchdogWaitMs: this.timing.fenceWaitMs,
+        covered: this.cfg.nodes.filter((n) => this.fence.covers(n.id)).map((n) => n.name),
+        pending: [...this.fence.attempts.values()].map((a) => ({
+          node: this.nameOf(a.target),
+          inc: a.inc,
+          attempts: a.attempts,
+          lastError: a.lastError,
+          sinceMs: Math.round(now - a.since),
+        })),
+        blocking: this.granter.blockedByFence(now).map((id) => this.nameOf(id)),
+        history: this.fence.events(now, (id) => this.nameOf(id)),
+      },
     };
   }
 }

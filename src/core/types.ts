@@ -31,10 +31,18 @@ export interface Heartbeat {
   fails: Record<string, number>;
   /** Cluster-wide attributes (gossiped, merged by lamport order). */
   attrs: Record<string, AttrEntry>;
+  /** The sender's newest request round when it sent this: keys promised to it in that round
+   *  or before that are in neither `holds` nor `req` were let go (fencing needs to know). */
+  seq?: number;
   /** Lease requests of this round: keys the sender wants to hold or keep. */
   req?: { round: number; keys: LeaseKey[]; coordTerm?: number };
   /** Digest of the sender's cluster configuration: nodes with another one are reported. */
   cfg?: string;
+  /** Node id -> highest incarnation of it known to be powered off (fencing; merged by max). */
+  fenced?: Record<string, number>;
+  /** Node id -> incarnation: silent nodes this sender's granter still owes a VIP promise to,
+   *  so they must be fenced before their VIPs can move (told to the coordinator). */
+  unfenced?: Record<string, number>;
 }
 
 export interface LeaseReply {
@@ -62,13 +70,43 @@ export interface LeaveMsg {
   inc: number;
 }
 
-export type Message = Heartbeat | LeaseReply | ReleaseMsg | LeaveMsg;
+/** Fencing: the initiator (coordinator, or a node running `piha stonith fence`) asks a node
+ *  that can drive `target`'s fence device to cut its power. */
+export interface FenceRequest {
+  t: 'fence';
+  from: number;
+  to: number;
+  target: number;
+  /** The target's incarnation the initiator knows: the fence covers it and every earlier one. */
+  inc: number;
+  /** Identifies the attempt (initiator-local counter). */
+  attempt: number;
+}
+
+/** The outcome of a fence, from the node that ran it, to every node. */
+export interface FenceResultMsg {
+  t: 'fres';
+  from: number;
+  target: number;
+  inc: number;
+  attempt: number;
+  initiator: number;
+  ok: boolean;
+  /** Device used and what happened, for status and history. */
+  detail: string;
+}
+
+export type Message = Heartbeat | LeaseReply | ReleaseMsg | LeaveMsg | FenceRequest | FenceResultMsg;
 
 export type Command =
   | { op: 'standby'; node: string; on: boolean }
   | { op: 'move'; resource: string; node: string }
   | { op: 'clear'; resource: string }
-  | { op: 'cleanup'; resource: string };
+  | { op: 'cleanup'; resource: string }
+  /** `piha stonith fence NODE`: power-fence it now (the reply waits for the outcome). */
+  | { op: 'fence'; node: string }
+  /** `piha stonith confirm NODE` (pcs stonith confirm): the user swears NODE is off. */
+  | { op: 'fence-confirm'; node: string };
 
 export type Input =
   | { kind: 'tick' }
@@ -78,8 +116,8 @@ export type Input =
   | { kind: 'command'; id: number; cmd: Command }
   /** Clean stop: release everything, tell the peers, then the driver may exit. */
   | { kind: 'shutdown' }
-  /** Fencing hook: `node` is confirmed powered off (or its watchdog deadline has passed). */
-  | { kind: 'fenced'; node: number };
+  /** The driver ran a `fence` effect: `ok` = the device read the power back as off. */
+  | { kind: 'fence-result'; target: number; inc: number; attempt: number; initiator: number; ok: boolean; detail: string };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -98,6 +136,12 @@ export type Effect =
   | { kind: 'release'; resource: string; reason: string }
   | { kind: 'log'; level: LogLevel; event: string; fields: Record<string, unknown> }
   | { kind: 'reply'; id: number; ok: boolean; message: string }
+  /**
+   * Cut the power of `target` with a fence device this node can drive, read it back as off,
+   * then step({kind:'fence-result'}); with action reboot, switch it on again afterwards.
+   * The driver runs one fence per target at a time and ignores repeats while it runs.
+   */
+  | { kind: 'fence'; target: number; targetName: string; inc: number; attempt: number; initiator: number }
   /** Persist the node's durable state (attributes) atomically. */
   | { kind: 'persist'; state: PersistedState };
 
@@ -139,4 +183,31 @@ export interface CoreStatus {
   distrustingSelf: boolean;
   /** Online nodes whose configuration digest differs from this node's. */
   configMismatch?: string[];
+  fencing: FencingStatus;
+}
+
+/** How a lost VIP holder is made harmless, and what fencing is doing (piha stonith ...). */
+export interface FencingStatus {
+  /** lease: leases + kernel lifetime + guard; watchdog: + SBD rule; device: + fence devices. */
+  modes: ('lease' | 'watchdog' | 'device')[];
+  stonithEnabled: boolean;
+  /** Extra wait before a silent holder's VIP may move (watchdog timeout with margins), ms. */
+  watchdogWaitMs: number;
+  /** Members some fence device covers. */
+  covered: string[];
+  /** Fences wanted or running, as this node knows them. */
+  pending: { node: string; inc: number; attempts: number; lastError: string | null; sinceMs: number }[];
+  /** Nodes whose VIP promises wait for a fence on this node's granter. */
+  blocking: string[];
+  history: FenceEvent[];
+}
+
+export interface FenceEvent {
+  agoMs: number;
+  node: string;
+  inc: number;
+  ok: boolean;
+  by: string; // node that ran the device (or confirmed by hand)
+  initiator: string;
+  detail: string;
 }

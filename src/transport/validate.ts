@@ -6,7 +6,7 @@
 // readable. The table is typed against src/core/types.ts, so adding a field to a Message
 // without updating the table is a compile error here, not a silent 'malformed' at runtime.
 
-import type { AttrEntry, Heartbeat, LeaseReply, LeaveMsg, Message, ReleaseMsg } from '../core/types.ts';
+import type { AttrEntry, FenceRequest, FenceResultMsg, Heartbeat, LeaseReply, LeaveMsg, Message, ReleaseMsg } from '../core/types.ts';
 
 export const LIMITS = {
   /** Entries of any array or record (matches the core's MAX_ATTRS). */
@@ -19,6 +19,8 @@ export const LIMITS = {
   maxAttrKey: 128,
   /** String attribute values (a node name for `move:`). */
   maxAttrValue: 256,
+  /** Fence outcome text (device and error), shown in status. */
+  maxFenceDetail: 512,
 } as const;
 
 /** Returns a description of the first problem found, or null when the value is fine. */
@@ -119,6 +121,8 @@ function shape<T>(required: Record<RequiredKeys<T>, Check>, optional: Record<Opt
 }
 
 const name = str(1, LIMITS.maxName);
+/** Record keys that are node ids ("1".."65535"), as JSON turns numeric keys into strings. */
+const nodeIdKey: Check = (v, p) => (typeof v === 'string' && /^[1-9][0-9]{0,4}$/.test(v) && Number(v) <= 65535 ? null : `${p}: expected a node id`);
 const leaseKey = str(1, LIMITS.maxLeaseKey);
 
 const attrEntry = shape<AttrEntry>(
@@ -149,6 +153,9 @@ const SHAPES: { [T in Message['t']]: Check } = {
       assign: recordOf(name, nodeOrZero),
       req: shape<HeartbeatReq>({ round: uint, keys: arrayOf(leaseKey) }, { coordTerm: uint }),
       cfg: str(1, 64),
+      seq: uint,
+      fenced: recordOf(nodeIdKey, uint),
+      unfenced: recordOf(nodeIdKey, uint),
     },
   ),
   grant: shape<LeaseReply>(
@@ -169,6 +176,23 @@ const SHAPES: { [T in Message['t']]: Check } = {
     {},
   ),
   leave: shape<LeaveMsg>({ t: literal('leave'), from: nodeId, inc: uint }, {}),
+  fence: shape<FenceRequest>(
+    { t: literal('fence'), from: nodeId, to: nodeId, target: nodeId, inc: uint, attempt: uint },
+    {},
+  ),
+  fres: shape<FenceResultMsg>(
+    {
+      t: literal('fres'),
+      from: nodeId,
+      target: nodeId,
+      inc: uint,
+      attempt: uint,
+      initiator: nodeId,
+      ok: bool,
+      detail: str(0, LIMITS.maxFenceDetail),
+    },
+    {},
+  ),
 };
 
 /** Why `v` is not a valid Message, or null if it is one. */

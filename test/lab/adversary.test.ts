@@ -22,6 +22,7 @@ import { deriveKeys, encode, encodeRaw, HEADER_LEN, MAX_DATAGRAM, MIN_DATAGRAM, 
 import type { Heartbeat, Message } from '../../src/core/types.ts';
 import { LabCluster, VIP, pidAlive, type ClusterOptions } from './cluster.ts';
 import { now, requireLab, run, sleep, type AddressWatcher, type Interval, type LabProcess } from './lab.ts';
+import { recordRobustness } from '../robustness/record.ts';
 
 const SEND = fileURLToPath(new URL('./adversary-send.mjs', import.meta.url));
 const REPLAY = fileURLToPath(new URL('./adversary-replay.mjs', import.meta.url));
@@ -39,6 +40,8 @@ interface Ctx {
   /** VIP intervals per node when the scenario started (must be the same at the end). */
   iv0: Record<string, Interval[]>;
   goodKeys: CodecKeys;
+  /** A row of docs/robustness.md, recorded once the scenario's final checks have passed too. */
+  record: (input: string, observed: string) => void;
 }
 
 const addrOf = (c: LabCluster, node: string): string => c.lab.node(node).addr;
@@ -46,6 +49,9 @@ const idOf = (node: string): number => Number(node.replace('node', ''));
 
 /** All samples of /metrics of `node`, fetched with curl from the client namespace. */
 const metrics = (c: LabCluster, node: string): Promise<Map<string, number>> => c.metrics(addrOf(c, node), STATUS_PORT);
+
+/** "`bad_mac` +600, `replay` +2" */
+const fmtDelta = (d: Record<string, number>): string => Object.entries(d).map(([k, v]) => `\`${k}\` ${v >= 0 ? '+' : ''}${v}`).join(', ') || 'none';
 
 const rejected = (m: Map<string, number>, reason: string): number => m.get(`piha_packets_rejected_total{reason="${reason}"}`) ?? 0;
 
@@ -160,7 +166,9 @@ async function scenario(t: TestContext, opts: ClusterOptions, fn: (x: Ctx) => Pr
     await waitAllOnline(c, holder);
     const iv0 = w.intervals();
     const key = Buffer.from(readFileSync(join(c.dir, 'authkey'), 'utf8').trim(), 'hex');
-    await fn({ c, w, holder, iv0, goodKeys: deriveKeys(key, CLUSTER_NAME) });
+    const pids0 = new Map([...c.daemons].map(([n, p]) => [n, p.pid]));
+    const rows: { input: string; observed: string }[] = [];
+    await fn({ c, w, holder, iv0, goodKeys: deriveKeys(key, CLUSTER_NAME), record: (input, observed) => rows.push({ input, observed }) });
     await sleep(1500);
     assert.deepEqual(w.intervals(), iv0, `the VIP moved (false failover): before ${JSON.stringify(iv0)} after ${JSON.stringify(w.intervals())}`);
     assert.deepEqual(w.holders(), [holder]);
@@ -168,6 +176,14 @@ async function scenario(t: TestContext, opts: ClusterOptions, fn: (x: Ctx) => Pr
     for (const [n, p] of c.daemons) assert.ok(p.running && pidAlive(p.pid), `daemon ${n} is not running (${JSON.stringify(p.exitInfo)})`);
     const s = await waitAllOnline(c, holder, 5000);
     assert.equal(s.resources[0].holder, holder);
+    const restarted = [...c.daemons].filter(([n, p]) => p.pid !== pids0.get(n)).map(([n]) => n);
+    const intervals = Object.values(w.intervals()).reduce((a, xs) => a + xs.length, 0);
+    const end =
+      `1.5 s later: ${holder} still the only VIP holder (${intervals} interval, unchanged), ${w.overlapMs()} ms with two holders; ` +
+      `${[...c.daemons.values()].filter((p) => p.running && pidAlive(p.pid)).length}/${c.daemons.size} daemons running` +
+      (restarted.length ? ` (${restarted.join(', ')} restarted by the test, the others with the same pid); ` : ' with the same pids; ') +
+      `all nodes online, quorate.`;
+    for (const r of rows) recordRobustness({ area: 'cluster-port', input: r.input, observed: `${r.observed} ${end}`, test: t.name });
   } catch (e) {
     console.log(c.logs(30));
     throw e;
@@ -181,7 +197,7 @@ async function scenario(t: TestContext, opts: ClusterOptions, fn: (x: Ctx) => Pr
 // scenarios
 
 test('rogue node with the wrong key: 200 pps of well-formed forged packets for 3 s -> bad_mac, no state change', { timeout: 60_000 }, async (t) => {
-  await scenario(t, {}, async ({ c }) => {
+  await scenario(t, {}, async ({ c, record }) => {
     const wrong = deriveKeys(randomBytes(32), CLUSTER_NAME);
     const sn = nonce();
     const pool = Array.from({ length: 600 }, (_, i) =>
@@ -198,13 +214,17 @@ test('rogue node with the wrong key: 200 pps of well-formed forged packets for 3
     assert.equal(d.bad_mac, r.sent, `every forged packet is a bad_mac: ${JSON.stringify(d)}`);
     assert.deepEqual(Object.keys(d), ['bad_mac']);
     assert.deepEqual(stateOf(await c.statusJson('node1')), s0, 'node1 state unchanged');
+    record(
+      `Rogue node with the **wrong key**: ${pool.length} well-formed packets (right magic, version and cluster id; HMAC from another authkey) claiming sender id 2, each a "hostile" heartbeat (coordinator lease with term 1 000 000, VIP assigned to itself), 200 pps to node1`,
+      `${r.sent} sent in ${r.ms} ms → node1 rejected ${fmtDelta(d)}, no other reason; its term (${s0.term}), coordinator (${s0.coordinator}), node states and VIP holder (${s0.holder}) unchanged.`,
+    );
   });
 });
 
 test('replay of captured cluster traffic: same session -> replay; after receiver restart -> stale_session; after sender restart -> replay', { timeout: 80_000 }, async (t) => {
   // The VIP prefers node3, so node1 (victim) and node2 (whose traffic is captured and
   // replayed from its own address) are non-holders and can be restarted without a failover.
-  await scenario(t, { prefers: '{ node3: 50 }' }, async ({ c, holder }) => {
+  await scenario(t, { prefers: '{ node3: 50 }' }, async ({ c, holder, record }) => {
     const others = c.lab.nodes.map((n) => n.name).filter((n) => n !== holder);
     const [victim, source] = others as [string, string];
     const src = addrOf(c, source);
@@ -241,6 +261,10 @@ test('replay of captured cluster traffic: same session -> replay; after receiver
       const { r, d } = await replayAndCount(`no restart, ${to}`, cap1, to);
       assert.equal(d.replay, r.sent, `all replays of ${to} counted as replay: ${JSON.stringify(d)}`);
       assert.deepEqual(Object.keys(d), ['replay']);
+      record(
+        `**Replay**, same sessions: genuine traffic captured with tcpdump in ${source}'s namespace for 2 s, the ${source}→${to}${to === holder ? ' (VIP holder)' : ''} packets resent from ${source}'s own address (another source port)`,
+        `${r.sent} of ${r.records} captured frames replayed → ${to} rejected ${fmtDelta(d)}, no other reason.`,
+      );
     }
 
     // 2. the receiver restarts (new session nonce): the captured packets echo its old nonce
@@ -252,6 +276,10 @@ test('replay of captured cluster traffic: same session -> replay; after receiver
       const { r, d } = await replayAndCount(`after ${victim} restart`, cap1, victim);
       assert.equal(d.stale_session, r.sent, `all replays counted as stale_session: ${JSON.stringify(d)}`);
       assert.deepEqual(Object.keys(d), ['stale_session']);
+      record(
+        `Replay after the **receiver restarts**: ${victim} stopped (SIGTERM) and started again, then the same capture's ${source}→${victim} packets (they echo ${victim}'s old session nonce) resent`,
+        `${r.sent} replayed → ${victim} rejected ${fmtDelta(d)}, no other reason.`,
+      );
     }
 
     // 3. the sender restarts: packets of its previous session (echoing the victim's current
@@ -261,21 +289,27 @@ test('replay of captured cluster traffic: same session -> replay; after receiver
     c.start(source);
     await waitAllOnline(c, source);
     await waitAllOnline(c, victim);
+    let third: { r: { sent: number }; d: Record<string, number> };
     {
       const { r, d } = await replayAndCount(`after ${source} restart`, cap2, victim);
       assert.equal(d.replay ?? 0, r.sent, `all replays counted as replay: ${JSON.stringify(d)}`);
       assert.deepEqual(Object.keys(d), ['replay']);
+      third = { r, d };
     }
     // the victim still hears the live sender (replays did not poison the echoed nonce)
     await sleep(1000);
     const s = await waitAllOnline(c, victim, 3000);
     const seen = s.nodes.find((n: any) => n.name === source);
     assert.ok(seen.lastSeenMs !== null && seen.lastSeenMs < 1000, `${victim} last heard ${source} ${seen.lastSeenMs} ms ago`);
+    record(
+      `Replay after the **sender restarts**: a new capture, then ${source} restarted; its previous session's ${source}→${victim} packets (echoing ${victim}'s current nonce) resent`,
+      `${third.r.sent} replayed → ${victim} rejected ${fmtDelta(third.d)}, no other reason (that session's window is still known); ${victim} still hears the live ${source} (last seen ${seen.lastSeenMs} ms ago, 1 s after the replay).`,
+    );
   });
 });
 
 test('spoofed source: authentic packets (right key) claiming node2/node3, sent from 192.0.2.2 -> spoofed_source, no state change', { timeout: 60_000 }, async (t) => {
-  await scenario(t, {}, async ({ c, goodKeys }) => {
+  await scenario(t, {}, async ({ c, goodKeys, record }) => {
     const sn = nonce();
     const s0 = await c.statusJson('node1');
     // echo node1's nonce is unknown to us; spoofed_source is decided before the echo check
@@ -291,11 +325,15 @@ test('spoofed source: authentic packets (right key) claiming node2/node3, sent f
     assert.equal(d.spoofed_source, r.sent);
     assert.deepEqual(Object.keys(d), ['spoofed_source']);
     assert.deepEqual(stateOf(await c.statusJson('node1')), stateOf(s0), 'node1 state unchanged (term, coordinator, holder)');
+    record(
+      `**Spoofed source**: ${pool.length} authentic packets (right key, read from the authkey file) claiming to be node2 or node3, each with the hostile heartbeat, sent from 192.0.2.2 to node1`,
+      `${r.sent} sent → node1 rejected ${fmtDelta(d)}, no other reason (the address check comes after the MAC and before the replay guard, so such a packet cannot teach a nonce); term (${s0.term}), coordinator and holder unchanged.`,
+    );
   });
 });
 
 test('truncated (0..100 bytes) and oversized (8193..65507 bytes) datagrams -> too_short / too_large, daemon alive', { timeout: 60_000 }, async (t) => {
-  await scenario(t, {}, async ({ c, goodKeys }) => {
+  await scenario(t, {}, async ({ c, goodKeys, record }) => {
     const pid = c.daemons.get('node1')!.pid;
     const big = encode(goodKeys, { sender: 2, receiver: 1, senderNonce: nonce(), echo: 0n, counter: 1n }, heartbeat(2, { attrs: { 'standby:node2': { v: true, c: 1, n: 2 } } }));
     assert.ok(big.length > 100);
@@ -326,13 +364,21 @@ test('truncated (0..100 bytes) and oversized (8193..65507 bytes) datagrams -> to
     assert.equal(d2.too_large, r2.sent);
     assert.deepEqual(Object.keys(d2), ['too_large']);
     assert.ok(pidAlive(pid) && c.daemons.get('node1')!.running, 'node1 daemon still alive (same pid)');
+    record(
+      `**Truncated** datagrams to node1: every prefix of 0..100 bytes of a genuine ${big.length}-byte packet (a 0-byte datagram too) and 100 random datagrams of 0..${MIN_DATAGRAM - 1} bytes`,
+      `${r1.sent} sent → node1 rejected ${fmtDelta(d1)}, no other reason.`,
+    );
+    record(
+      `**Oversized** datagrams to node1: ${[...new Set(large.map((b) => b.length))].sort((a, b) => a - b).join(', ')} bytes (random, or a genuine packet padded), IP-fragmented on the 1500-byte link`,
+      `${r2.sent} sent → node1 rejected ${fmtDelta(d2)}, no other reason; node1 still running (pid ${pid}).`,
+    );
   });
 });
 
 test('flood: 10 000 pps of junk for 10 s at the VIP holder -> it keeps the VIP, no false failover; CPU reported', { timeout: 80_000 }, async (t) => {
   // node1 is made the holder: a flood that delayed its heartbeats or grants would cost it
   // the lease, which is the worst case.
-  await scenario(t, { prefers: '{ node1: 50 }' }, async ({ c, goodKeys, holder }) => {
+  await scenario(t, { prefers: '{ node1: 50 }' }, async ({ c, goodKeys, holder, record }) => {
     const target = 'node1';
     assert.equal(holder, target, 'node1 should hold the VIP (prefers)');
     const pid = c.daemons.get(target)!.pid;
@@ -389,5 +435,13 @@ test('flood: 10 000 pps of junk for 10 s at the VIP holder -> it keeps the VIP, 
     assert.ok(total > 0 && (d.bad_mac ?? 0) > 0, `rejection counters grew: ${JSON.stringify(d)}`);
     assert.ok(pidAlive(pid), 'node1 daemon alive');
     for (const n of c.lab.nodes) assert.equal((await c.statusJson(n.name)).quorate, true, `${n.name} quorate after the flood`);
+    const lag = m1.get('piha_loop_lag_seconds');
+    record(
+      `**Flood** at the VIP holder (node1): 10 000 pps for 10 s from a pool of ${pool.length} datagrams, half random bytes of 0..1472 bytes, half a valid header of this cluster with a random body and tag (each costs an HMAC)`,
+      `${res.sent} sent in ${res.ms} ms (${Math.round((res.sent / res.ms) * 1000)} pps); node1 counted ${total} rejections (${fmtDelta(d)}), ${res.sent - total} lost before the daemon; ` +
+        `daemon CPU **${cpuPct.toFixed(1)} % of one core** (${cpu1 - cpu0} ticks in ${wall.toFixed(1)} s); ` +
+        `\`/healthz\` of node1 answered ${health.length}/${health.length + healthFail} probes during the flood (max ${Math.max(0, ...health).toFixed(0)} ms); ` +
+        `event-loop lag afterwards ${lag === undefined ? '?' : `${(lag * 1000).toFixed(1)} ms`}; ${rejectLines} \`packet_rejected\` log line(s) (rate-limited); accepted cluster packets meanwhile +${received}; every node quorate.`,
+    );
   });
 });

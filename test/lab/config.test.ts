@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { requireLab, sleep } from './lab.ts';
 import { LabCluster, VIP } from './cluster.ts';
+import { code, recordRobustness } from '../robustness/record.ts';
+
+const lines = (text: string): string => text.trim().split('\n').map((l) => code(l.trim())).join('\n');
 
 test('config reload: a broken file is refused with every error, the cluster runs on; a valid change waits for a restart', async (t) => {
   if (!(await requireLab(t))) return;
@@ -23,12 +26,15 @@ test('config reload: a broken file is refused with every error, the cluster runs
     assert.match(r.stderr, /cluster\.interfce.*did you mean interface/);
     assert.match(r.stderr, /cidr_netmask/);
     assert.match(r.stderr, /kept the running configuration/);
+    const broken = r;
+    const pid2 = c.daemons.get('node2')!.pid;
     c.daemons.get('node2')!.signal('SIGHUP'); // the same path through the signal
     await sleep(500);
     assert.ok(c.daemons.get('node2')!.running, 'SIGHUP with a bad file does not stop the daemon');
     let s = await c.statusJson('node1');
     assert.equal(s.quorate, true);
     assert.deepEqual(w.holders(), [h]);
+    const afterHup = `node2 still running 500 ms later (pid ${c.daemons.get('node2')!.pid === pid2 ? `${pid2}, unchanged` : 'changed'}); node1 quorate, VIP holder ${h} the only one so far.`;
     writeFileSync(c.configFile(), good.replace('migration_threshold: 3', 'migration_threshold: 2'));
     r = await c.cli('node1', ['config', 'reload']);
     assert.equal(r.code, 0, r.stderr);
@@ -37,6 +43,24 @@ test('config reload: a broken file is refused with every error, the cluster runs
     assert.match(s.configPending, /restart piha to apply/);
     const text = await c.cli('node1', ['status']);
     assert.match(text.stdout, /NOTE: .*restart piha to apply/);
+    recordRobustness({
+      area: 'config-runtime',
+      input: '`piha config reload` on node1 with a broken `piha.yaml`: `interface` misspelt `interfce`, `cidr_netmask: 40`',
+      observed: `refused, exit ${broken.code}; stderr:\n${lines(broken.stderr)}`,
+      test: t.name,
+    });
+    recordRobustness({
+      area: 'config-runtime',
+      input: 'SIGHUP to node2 with the same broken file',
+      observed: afterHup,
+      test: t.name,
+    });
+    recordRobustness({
+      area: 'config-runtime',
+      input: '`piha config reload` with a valid but different file (`migration_threshold: 2`)',
+      observed: `exit ${r.code}; stdout:\n${lines(r.stdout)}\n\`/status\` configPending: ${code(s.configPending)}; \`piha status\`: ${code(/NOTE: .*/.exec(text.stdout)![0])}`,
+      test: t.name,
+    });
   } finally {
     await w.stop();
     await c.destroy();
@@ -56,14 +80,23 @@ test('a node started with a different configuration is reported on every node', 
     c.start('node3', other);
     await c.waitForHolder(w, 15000);
     await sleep(500);
+    const mismatch: string[] = [];
     for (const n of ['node1', 'node2']) {
       const s = await c.statusJson(n);
       assert.deepEqual(s.configMismatch, ['node3'], `${n} reports node3`);
+      mismatch.push(`${n}: ${code(JSON.stringify(s.configMismatch))}`);
     }
     const s3 = await c.statusJson('node3');
     assert.deepEqual(s3.configMismatch.sort(), ['node1', 'node2']);
     const text = await c.cli('node1', ['status']);
     assert.match(text.stdout, /WARNING: configuration differs on: node3/);
+    mismatch.push(`node3: ${code(JSON.stringify(s3.configMismatch))}`);
+    recordRobustness({
+      area: 'config-runtime',
+      input: 'node3 started with a different `piha.yaml` (`migration_threshold: 1`)',
+      observed: `\`configMismatch\` in \`/status\`: ${mismatch.join(', ')}; \`piha status\` on node1: ${code(/WARNING: .*/.exec(text.stdout)![0])}`,
+      test: t.name,
+    });
   } finally {
     await w.stop();
     await c.destroy();

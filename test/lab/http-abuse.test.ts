@@ -16,6 +16,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LabCluster, VIP, pidAlive } from './cluster.ts';
 import { now, requireLab, sleep, type AddressWatcher, type Interval, type ProbeSample, type Prober } from './lab.ts';
+import { range, recordRobustness, tally } from '../robustness/record.ts';
 
 const HTTP = fileURLToPath(new URL('./adversary-http.mjs', import.meta.url));
 const PORT = 9405;
@@ -26,6 +27,8 @@ interface Ctx {
   w: AddressWatcher;
   holder: string;
   ip: string;
+  /** A row of docs/robustness.md, recorded once the scenario's final checks have passed too. */
+  record: (input: string, observed: string) => void;
 }
 
 async function curl(c: LabCluster, args: string[], timeoutS = 3) {
@@ -83,8 +86,9 @@ async function scenario(t: TestContext, fn: (x: Ctx) => Promise<void>): Promise<
     const rss0 = rss();
     let rssMax = rss0;
     const sampler = setInterval(() => (rssMax = Math.max(rssMax, rss())), 200);
+    const rows: { input: string; observed: string }[] = [];
     try {
-      await fn({ c, w, holder, ip });
+      await fn({ c, w, holder, ip, record: (input, observed) => rows.push({ input, observed }) });
     } finally {
       clearInterval(sampler);
     }
@@ -101,6 +105,11 @@ async function scenario(t: TestContext, fn: (x: Ctx) => Promise<void>): Promise<
     assert.deepEqual(w.holders(), [holder]);
     assert.equal(w.overlapMs(), 0, `two nodes held the VIP at once: ${JSON.stringify(w.overlaps())}`);
     for (const [n, p] of c.daemons) assert.ok(p.running, `daemon ${n} is not running`);
+    const end =
+      `${TARGET} RSS ${rss0.toFixed(1)} MiB before, peak ${rssMax.toFixed(1)} MiB during the scenario (+${(rssMax - rss0).toFixed(1)}); ` +
+      `afterwards ${TARGET} the same process (pid ${pid}), \`/healthz\` 200, cluster rejection counters unchanged (${rejectedTotal(m1)}), quorate, ` +
+      `VIP holder ${holder} unchanged, ${w.overlapMs()} ms with two holders.`;
+    for (const r of rows) recordRobustness({ area: 'status-port', input: r.input, observed: `${r.observed} ${end}`, test: t.name });
   } catch (e) {
     console.log(c.logs(30));
     throw e;
@@ -122,7 +131,7 @@ interface HoldResult {
 }
 
 test('idle connections (200 at once, then a persistent attacker): daemon and cluster unaffected, idle sockets cut within ~5 s', { timeout: 80_000 }, async (t) => {
-  await scenario(t, async ({ c, ip }) => {
+  await scenario(t, async ({ c, ip, record }) => {
     const p = c.lab.probe({ ip, port: PORT, path: '/healthz', everyMs: 100, timeoutMs: 1000, sequential: true, maxDurationMs: 40_000 });
     try {
       await p.waitFor((s) => s.ok, 5000);
@@ -165,6 +174,16 @@ test('idle connections (200 at once, then a persistent attacker): daemon and clu
       await t.test('/healthz answers from another connection within 1 s while 200 idle connections are held', () => {
         assert.ok(o1.worstMs < 1000, `/healthz unavailable for ${o1.worstMs.toFixed(0)} ms (${o1.failed}/${o1.total} probes failed)`);
         assert.ok(o2.worstMs < 1000, `persistent attacker: /healthz unavailable for ${o2.worstMs.toFixed(0)} ms`);
+        const lt = r1.lifetimeMs!;
+        record(
+          '**200 TCP connections opened at once and held idle** (nothing sent) for 7 s',
+          `${r1.connected} connected; the server closed ${r1.closedByServer} (at most ${Math.max(...r1.openOverTime.slice(1))} open at a time after the first second), ` +
+            `idle sockets lived ${lt.min}/${lt.median}/${lt.max} ms (min/median/max); **\`/healthz\` from another connection: ${o1.total - o1.failed}/${o1.total} probes ok, longest outage ${o1.worstMs.toFixed(0)} ms**.`,
+        );
+        record(
+          '**Persistent attacker**: 80 connections, each reopened 50 ms after the server closes it, for 8 s',
+          `${r2.opened} connections opened; **\`/healthz\` ${o2.total - o2.failed}/${o2.total} probes ok, longest outage ${o2.worstMs.toFixed(0)} ms**; answered ${(back2.t - t3).toFixed(0)} ms after the attacker stopped.`,
+        );
       });
     } finally {
       await p.stop();
@@ -173,7 +192,7 @@ test('idle connections (200 at once, then a persistent attacker): daemon and clu
 });
 
 test('slowloris: headers at 1 byte / 200 ms are cut off (408) within 10 s; 10 such clients do not block /healthz', { timeout: 60_000 }, async (t) => {
-  await scenario(t, async ({ c, ip }) => {
+  await scenario(t, async ({ c, ip, record }) => {
     const p = c.lab.probe({ ip, port: PORT, path: '/healthz', everyMs: 100, timeoutMs: 1000, sequential: true, maxDurationMs: 30_000 });
     try {
       await p.waitFor((s) => s.ok, 5000);
@@ -193,6 +212,11 @@ test('slowloris: headers at 1 byte / 200 ms are cut off (408) within 10 s; 10 su
         assert.ok(r.firstLine === null || /^HTTP\/1\.1 4\d\d/.test(r.firstLine), `unexpected answer ${r.firstLine}`);
       }
       assert.equal(o.failed, 0, '/healthz kept answering during the slowloris');
+      record(
+        `**Slowloris**: ${res.length} clients sending a request 1 byte / 200 ms with never-ending headers`,
+        `each cut by the server after ${range(cut, 0, ' ms')} (${range(res.map((r) => r.bytesSent))} bytes sent), answered ${[...new Set(res.map((r) => (r.firstLine === null ? 'nothing' : `\`${r.firstLine}\``)))].join(' / ')}; ` +
+          `\`/healthz\` answered ${o.total - o.failed}/${o.total} probes meanwhile, longest outage ${o.worstMs.toFixed(0)} ms.`,
+      );
     } finally {
       await p.stop();
     }
@@ -200,9 +224,10 @@ test('slowloris: headers at 1 byte / 200 ms are cut off (408) within 10 s; 10 su
 });
 
 test('100 KB URL and 100 KB header: 4xx or closed connection, never a crash', { timeout: 60_000 }, async (t) => {
-  await scenario(t, async ({ c, ip }) => {
+  await scenario(t, async ({ c, ip, record }) => {
     const pid = c.daemons.get(TARGET)!.pid;
     const out: string[] = [];
+    const tries: { what: string; size: number; answers: string[]; ms: number[] }[] = [];
     for (const [what, size] of [
       ['url', 100_000],
       ['header', 100_000],
@@ -210,12 +235,16 @@ test('100 KB URL and 100 KB header: 4xx or closed connection, never a crash', { 
       ['header', 20_000],
       ['header', 1_000_000],
     ] as const) {
+      const tried = { what, size, answers: [] as string[], ms: [] as number[] };
+      tries.push(tried);
       for (let i = 0; i < 3; i++) {
         const r = await c.lab.execOk('client', [process.execPath, HTTP, 'big', ip, String(PORT), what, String(size)], { timeoutMs: 15_000 });
         const x = JSON.parse(r.stdout.trim().split('\n').pop()!) as { status: number | null; firstLine: string | null; endedBy: string; ms: number };
         if (i === 0) out.push(`${what} ${size / 1000} KB -> ${x.status ?? 'no response'} (${x.endedBy}, ${x.ms} ms)`);
         assert.ok(x.status === null ? x.endedBy !== 'timeout' : x.status === 414 || x.status === 431 || x.status === 400, `${what} ${size}: ${JSON.stringify(x)}`);
         assert.ok(pidAlive(pid), `daemon died after a ${size}-byte ${what}`);
+        tried.answers.push(x.status === null ? `no response (${x.endedBy})` : String(x.status));
+        tried.ms.push(x.ms);
       }
     }
     // curl's view of the same
@@ -225,16 +254,26 @@ test('100 KB URL and 100 KB header: 4xx or closed connection, never a crash', { 
     out.push(`curl: 100 KB URL -> ${cu || 'no response'}, 100 KB header -> ${ch || 'no response'}`);
     t.diagnostic(out.join('; '));
     assert.ok([0, 400, 414, 431].includes(cu) && [0, 400, 414, 431].includes(ch), `curl got ${cu} / ${ch}`);
+    const counts = (xs: string[]) => tally(xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>()));
+    for (const x of tries) {
+      record(
+        `**${x.size >= 1_000_000 ? `${x.size / 1_000_000} MB` : `${x.size / 1000} KB`} ${x.what === 'url' ? 'URL' : 'header'}** in a GET, ${x.answers.length} times`,
+        `${counts(x.answers)} (answered or closed after ${range(x.ms, 0, ' ms')}); daemon alive (pid ${pid}) after each.`,
+      );
+    }
+    record('The 100 KB URL and the 100 KB header sent with curl', `curl saw ${cu || 'no response'} for the URL, ${ch || 'no response'} for the header.`);
   });
 });
 
 test('unknown paths -> 404, POST/PUT/DELETE/PATCH/OPTIONS -> 405 (known route) or 404, bodies refused unread', { timeout: 60_000 }, async (t) => {
-  await scenario(t, async ({ c, ip }) => {
+  await scenario(t, async ({ c, ip, record }) => {
     const base = `http://${ip}:${PORT}`;
     const seen: string[] = [];
+    const got: { label: string; status: number }[] = [];
     const expect = async (label: string, url: string, want: number[], extra: string[] = []) => {
       const s = await status(c, url, extra);
       seen.push(`${label} ${s}`);
+      got.push({ label, status: s });
       assert.ok(want.includes(s), `${label}: got ${s}, want ${want.join('/')}`);
     };
     for (const path of ['/', '/nope', '/status/', '/healthz/x', '/metrics.json', '/admin', '/favicon.ico']) await expect(`GET ${path}`, base + path, [404]);
@@ -254,5 +293,25 @@ test('unknown paths -> 404, POST/PUT/DELETE/PATCH/OPTIONS -> 405 (known route) o
     const allow = await curl(c, ['-o', '/dev/null', '-D', '-', '-X', 'DELETE', `${base}/status`]);
     assert.match(allow.stdout, /^allow: GET, HEAD\r?$/im);
     t.diagnostic(seen.join(', '));
+    // "404: `GET /`, `GET /nope`; 400: `GET /%zz`" (0 = no HTTP response)
+    const byStatus = (pick: (label: string) => boolean, full = true) => {
+      const m = new Map<number, string[]>();
+      for (const g of got.filter((x) => pick(x.label))) m.set(g.status, [...(m.get(g.status) ?? []), g.label]);
+      return [...m].map(([st, ls]) => `${st === 0 ? 'no HTTP response' : st}${full ? `: ${ls.map((l) => `\`${l}\``).join(', ')}` : ` ×${ls.length}`}`).join('; ');
+    };
+    const isMethod = (l: string) => /^(POST|PUT|DELETE|PATCH|OPTIONS) /.test(l) && !l.endsWith(' MB');
+    const allowLine = /^allow: .*$/im.exec(allow.stdout)![0].trim();
+    record(
+      `**Unknown paths**: ${got.filter((g) => /^GET \/[^.%]/.test(g.label) || g.label === 'GET /').map((g) => `\`${g.label.slice(4)}\``).join(', ')}`,
+      byStatus((l) => /^GET \/[^.%]/.test(l) || l === 'GET /'),
+    );
+    record('Path traversal and bad escapes: `/../../etc/passwd` (sent as is), `/%00`, `/%zz`', byStatus((l) => /^GET \/[.%]/.test(l)));
+    record(
+      '**POST/PUT/DELETE/PATCH/OPTIONS** on `/status`, `/healthz`, `/metrics`',
+      `${byStatus((l) => isMethod(l) && !l.endsWith('/nope'), false)}; \`DELETE /status\` answered with \`${allowLine}\`.`,
+    );
+    record('The same methods on an unknown path (`/nope`)', byStatus((l) => isMethod(l) && l.endsWith('/nope'), false));
+    record('`HEAD /healthz`', byStatus((l) => l === 'HEAD /healthz'));
+    record('POST with a **2 MB body** (`bodyLimit` 1 KB) to `/status` and `/nope`', byStatus((l) => l.endsWith(' 2 MB')));
   });
 });

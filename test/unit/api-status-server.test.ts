@@ -34,6 +34,7 @@ const core: CoreStatus = {
   ],
   attrs: {},
   distrustingSelf: false,
+  fencing: { modes: ['lease'], stonithEnabled: false, watchdogWaitMs: 0, covered: [], pending: [], blocking: [], history: [] },
 };
 
 const status: DaemonStatusInput = toDaemonStatus(core, {

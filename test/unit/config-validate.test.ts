@@ -1,9 +1,22 @@
 // One test per family of configuration error: each asserts the exact path and that the
 // message carries the hint that tells the user how to fix it.
-import { test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import { parseConfig, type ConfigError } from '../../src/config/index.ts';
+import { code, describeChange, recordRobustness } from '../robustness/record.ts';
+
+// Rows of docs/robustness.md: each broken configuration and the error(s) it got.
+let currentTest = '';
+beforeEach((t) => {
+  currentTest = t.name;
+});
+const inputOf = (c: Obj | string): string =>
+  typeof c === 'string'
+    ? c === '' ? 'an empty file' : `the file ${code(c)}`
+    : describeChange(valid(), c).map((d) => (d.endsWith(' deleted') ? `${code(d.slice(0, -' deleted'.length))} deleted` : code(d))).join(', ');
+const recordErrors = (c: Obj | string, errors: ConfigError[]): void =>
+  recordRobustness({ area: 'config-errors', input: inputOf(c), observed: errors.map((e) => `${e.path ? `${code(e.path)}: ` : ''}${e.message}`).join('\n'), test: currentTest });
 
 type Obj = Record<string, any>;
 
@@ -35,6 +48,7 @@ function expectError(c: Obj | string, path: string, ...hints: (string | RegExp)[
     if (typeof h === 'string') assert.ok(errors[0].message.includes(h), `${JSON.stringify(errors[0].message)} should contain ${JSON.stringify(h)}`);
     else assert.match(errors[0].message, h);
   }
+  recordErrors(c, errors);
   return errors[0];
 }
 
@@ -199,6 +213,7 @@ test('timing: limits and relations, profiles', () => {
   assert.deepEqual(e.map((x) => x.path), ['cluster.heartbeat_interval', 'cluster.heartbeat_interval']);
   assert.match(e[0].message, /node_timeout 1s from profile lan is less than twice heartbeat_interval 700ms/);
   assert.match(e[1].message, /lease_time 1\.35s from profile lan/);
+  recordErrors(edit((c) => (c.cluster.heartbeat_interval = '700ms')), e);
   expectError(edit((c) => Object.assign(c.cluster, { heartbeat_interval: '25ms', lease_time: '100ms' })),
     'cluster.lease_time', 'not longer than the 100ms profile lan reserves', 'set lease_time: 200ms or more');
   expectError(edit((c) => (c.cluster.profile = 'lna')), 'cluster.profile', 'unknown profile "lna"', 'did you mean lan?');
@@ -225,6 +240,7 @@ test('health checks', () => {
   expectError(withCheck({ type: 'http', url: 'ftp://x' }), 'resources[0].checks[0].url', 'not an http(s) URL');
   const tcp = errorsOf(withCheck({ type: 'tcp' }));
   assert.deepEqual(tcp.map((e) => e.path), ['resources[0].checks[0].host', 'resources[0].checks[0].port']);
+  recordErrors(withCheck({ type: 'tcp' }), tcp);
   expectError(withCheck({ type: 'tcp', host: '127.0.0.1' }), 'resources[0].checks[0].port', 'add port: 6443');
   expectError(withCheck({ type: 'tcp', host: '127.0.0.1', port: 0 }), 'resources[0].checks[0].port', '1-65535');
   expectError(withCheck({ type: 'exec' }), 'resources[0].checks[0].command', 'required key is missing', 'an exec check');

@@ -1,5 +1,5 @@
 // Shared builders for the core unit tests (test/unit/core-*.test.ts).
-import type { NodeConfig, PihaConfig, ResourceConfig, TimingConfig } from '../../src/config/types.ts';
+import type { FencingConfig, NodeConfig, PihaConfig, ResourceConfig, TimingConfig } from '../../src/config/types.ts';
 import type { PlacementInput } from '../../src/core/placement.ts';
 import { defaultFencing, defaultHardware } from '../../src/config/fencing-defaults.ts';
 
@@ -49,6 +49,24 @@ export interface ConfigShape {
   expectedVotes?: number;
   stickiness?: number;
   timing?: TimingConfig;
+  fencing?: Partial<FencingConfig>;
+}
+
+/** Fencing with one exec device per node, run by every other node (stonith-enabled). */
+export function deviceFencing(nodes: number, over: Partial<FencingConfig> = {}): Partial<FencingConfig> {
+  const names = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+  return {
+    stonithEnabled: true,
+    devices: names.map((host) => ({
+      type: 'exec' as const,
+      name: `fence-${host}`,
+      hosts: [host],
+      runOn: names.filter((n) => n !== host),
+      timeoutMs: 2000,
+      command: ['/bin/true'],
+    })),
+    ...over,
+  };
 }
 
 export function config(s: ConfigShape = {}): PihaConfig {
@@ -70,7 +88,7 @@ export function config(s: ConfigShape = {}): PihaConfig {
     nodes,
     quorum: { expectedVotes: s.expectedVotes ?? (s.twoNode ? 2 : nodes.length), twoNode: !!s.twoNode },
     defaults: { resourceStickiness: s.stickiness ?? 100 },
-    fencing: defaultFencing(),
+    fencing: { ...defaultFencing(), ...s.fencing },
     hardware: defaultHardware(),
     resources,
   };

@@ -262,17 +262,70 @@ test('resource keys ignore terms', () => {
   assert.deepEqual(g.request(2, 1, 1, [K], 1, 0).granted, [K]);
 });
 
-test('fenced(node) clears every promise to that node and only those', () => {
+test('fenced(node, inc) clears every promise to that node up to that incarnation, and only those', () => {
   const g = granter();
   const A = resourceKey('a');
   g.request(1, 1, 1, [K, COORD_KEY], 1, 0);
   g.request(2, 1, 1, [A], undefined, 0);
-  assert.deepEqual(g.fenced(1).sort(), [COORD_KEY, K].sort());
+  assert.deepEqual(g.fenced(1, 0, 10, 0).cleared, [], 'an older incarnation clears nothing');
+  assert.deepEqual(g.fenced(1, 1, 10, 0).cleared.sort(), [COORD_KEY, K].sort());
   assert.equal(g.holderOf(K, 10), 0);
   assert.equal(g.holderOf(COORD_KEY, 10), 0);
   assert.equal(g.holderOf(A, 10), 2);
   assert.deepEqual(g.request(3, 1, 1, [K], undefined, 10).granted, [K]);
-  assert.deepEqual(g.fenced(1), []);
+  assert.deepEqual(g.fenced(1, 1, 10, 0).cleared, []);
+});
+
+test('fenced() hands the key at once to a request that was waiting for it', () => {
+  const g = granter();
+  g.request(1, 1, 1, [K], undefined, 0);
+  assert.equal(g.request(2, 1, 7, [K], undefined, 50).denied.length, 1);
+  const { handed } = g.fenced(1, 1, 60, 200);
+  assert.deepEqual(handed, [{ key: K, to: 2, inc: 1, round: 7 }]);
+  assert.equal(g.holderOf(K, 61), 2);
+});
+
+function fencingGranter(fenced: Map<number, number>) {
+  return new Granter(() => P, 0, { blocksAfterExpiry: (n, inc) => (fenced.get(n) ?? -1) < inc });
+}
+
+test('with fencing required, a lapsed VIP promise binds until the holder is fenced', () => {
+  const fenced = new Map<number, number>();
+  const g = fencingGranter(fenced);
+  g.request(1, 3, 1, [K, COORD_KEY], 1, 0);
+  const late = P + 5000;
+  const d = g.request(2, 1, 1, [K, COORD_KEY], 2, late);
+  assert.deepEqual(d.granted, [COORD_KEY], 'the coordinator key never waits for a fence');
+  assert.deepEqual(d.denied, [{ key: K, holder: 1, remainingMs: 0 }]);
+  assert.deepEqual([...g.owed(late)], [[1, 3]]);
+  assert.deepEqual(g.blockedByFence(late), [1]);
+  fenced.set(1, 2); // an older incarnation is not enough
+  assert.equal(g.holderOf(K, late), 1);
+  fenced.set(1, 3);
+  assert.equal(g.holderOf(K, late), 0);
+  assert.deepEqual(g.request(2, 1, 2, [K], undefined, late).granted, [K]);
+});
+
+test('a holder that stops asking for a key disowns it: no fence needed for that promise', () => {
+  const g = fencingGranter(new Map());
+  g.request(1, 1, 4, [K], undefined, 0);
+  g.disown(1, 1, 3, new Set()); // a heartbeat from before round 4: says nothing about it
+  assert.equal(g.holderOf(K, P + 1), 1);
+  g.disown(1, 1, 5, new Set([K])); // still wants it
+  assert.equal(g.holderOf(K, P + 1), 1);
+  g.disown(1, 1, 5, new Set());
+  assert.equal(g.holderOf(K, P - 1), 1, 'the promise itself still runs to its end');
+  assert.equal(g.holderOf(K, P + 1), 0);
+  assert.equal(g.owed(P - 1).size, 0);
+});
+
+test('a new incarnation disowns every promise to the old one (it removed its addresses at start)', () => {
+  const g = fencingGranter(new Map());
+  g.request(1, 1, 9, [K], undefined, 0);
+  g.disown(1, 2, 0, new Set([K]));
+  assert.equal(g.holderOf(K, P + 1), 1, 'it asks for the key again: not disowned');
+  g.disown(1, 2, 0, new Set());
+  assert.equal(g.holderOf(K, P + 1), 0);
 });
 
 // ------------------------------------------------------------------ LeaseTracker

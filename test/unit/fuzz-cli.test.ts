@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseArgs, UsageError } from '../../src/main.ts';
+import { bump, code, range, recordRobustness, tally } from '../robustness/record.ts';
 
 const RUNS = Math.max(1, Number.parseInt(process.env.FUZZ_RUNS ?? '', 10) || 300);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
@@ -33,7 +34,10 @@ const token = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...TOKENS) }, { w
 const argvArb = fc.array(token, { maxLength: 7 });
 
 describe('fuzz: parseArgs', () => {
-  it('arbitrary argv parses or throws UsageError, nothing else', () => {
+  it('arbitrary argv parses or throws UsageError, nothing else', (t) => {
+    let parsed = 0;
+    let usage = 0;
+    const lens: number[] = [];
     fc.assert(
       fc.property(fc.oneof(argvArb, fc.array(fc.fullUnicodeString({ maxLength: 20 }), { maxLength: 8 })), (argv) => {
         const copy = [...argv];
@@ -57,16 +61,36 @@ describe('fuzz: parseArgs', () => {
           assert.ok(e.message.length > 0 && !e.message.includes('\n'), `message: ${JSON.stringify(e.message)}`);
         }
         assert.deepEqual(argv, copy, 'argv was modified');
+        lens.push(argv.length);
+        try {
+          parseArgs(argv);
+          parsed++;
+        } catch {
+          usage++;
+        }
       }),
       params(),
     );
+    recordRobustness({
+      area: 'cli',
+      input: 'Random argv for `parseArgs`: 0–7 words mostly from the CLI\'s commands and options, near-misses (`--json=1`, `--=x`, `---`, `--__proto__`), `\\0`, newlines, 300-character words; or 0–8 arbitrary Unicode strings',
+      observed: `${parsed + usage} argv of ${range(lens, 0, ' words')}: ${parsed} parsed (every word from argv, in order; every flag value a non-empty string or true), ${usage} threw \`UsageError\` with a one-line message; nothing else thrown, argv never modified.`,
+      test: t.name,
+    });
   });
 
-  it('known cases', () => {
+  it('known cases', (t) => {
     assert.deepEqual(parseArgs(['status', '--json', '--socket', SOCKET]), { words: ['status'], flags: new Map<string, string | true>([['json', true], ['socket', SOCKET]]) });
     assert.deepEqual(parseArgs(['--config=a=b']).flags.get('config'), 'a=b');
     for (const bad of [['--socket'], ['--socket='], ['--json=1'], ['--'], ['--=x'], ['--nope']]) {
       assert.throws(() => parseArgs(bad), UsageError, JSON.stringify(bad));
+      let message = '(no error)';
+      try {
+        parseArgs(bad);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      recordRobustness({ area: 'cli', input: `\`parseArgs(${JSON.stringify(bad)})\``, observed: `\`UsageError\`: ${code(message)}`, test: t.name });
     }
   });
 });
@@ -148,7 +172,7 @@ function harmless(argv: string[]): boolean {
 }
 
 describe('fuzz: main', () => {
-  it('random argv ends with 0..3, never hangs or throws anything but UsageError', () => {
+  it('random argv ends with 0..3, never hangs or throws anything but UsageError', (t) => {
     const n = Math.max(20, Math.floor(RUNS / 10));
     const samples = fc
       .sample(argvArb.map((a) => ['--socket', SOCKET, ...a]).filter(harmless), { numRuns: n, ...(SEED !== undefined ? { seed: SEED } : {}) });
@@ -161,9 +185,21 @@ describe('fuzz: main', () => {
       assert.ok([0, 1, 2, 3].includes(o.code), what);
       assert.ok(o.ms < 5000, what);
     }
+    const kinds: Record<string, number> = {};
+    const codes: Record<string, number> = {};
+    for (const o of outcomes) {
+      bump(kinds, o.kind);
+      bump(codes, `exit ${o.code}`);
+    }
+    recordRobustness({
+      area: 'cli',
+      input: 'Random argv through `main()` (the same generator, after `--socket /nonexistent/piha.sock`; `keygen` only to harmless paths)',
+      observed: `${outcomes.length} runs: ${tally(codes)}; ended by ${tally(kinds)}; none hung or threw anything but \`UsageError\`; slowest ${Math.max(...outcomes.map((o) => o.ms)).toFixed(0)} ms.`,
+      test: t.name,
+    });
   });
 
-  it('a fixed table through cli(): exit codes and a one-line "Error: ..." on stderr', () => {
+  it('a fixed table through cli(): exit codes and a one-line "Error: ..." on stderr', (t) => {
     // [argv, exit code, stderr: one "Error: " line (true) / empty (false) / anything (null)]
     const table: [string[], number, boolean | null][] = [
       [['--version'], 0, false],
@@ -208,6 +244,13 @@ describe('fuzz: main', () => {
       if (oneLine === true) assert.match(o.err, /^Error: [^\n]+\n$/, what);
       if (oneLine === false) assert.equal(o.err, '', what);
       if (oneLine === null) assert.ok(o.err.length > 0 && !o.err.includes('    at '), what);
+    });
+    table.forEach(([argv, expected], i) => {
+      if (expected === 0) return; // help and version: not bad input
+      const o = outcomes[i];
+      const lines = o.err.trim().split('\n').filter((l) => l.trim() !== '');
+      const err = lines.length === 0 ? 'stderr empty' : `stderr: ${code(lines[0]!.length > 160 ? `${lines[0]!.slice(0, 160)}…` : lines[0]!)}${lines.length > 1 ? ` (+${lines.length - 1} more lines, last ${code(lines.at(-1)!)})` : ''}`;
+      recordRobustness({ area: 'cli', input: code(['piha', ...argv].join(' ')), observed: `exit ${o.code}; ${err}`, test: t.name });
     });
   });
 });

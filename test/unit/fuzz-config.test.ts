@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseConfig, type ConfigResult, type PihaConfig } from '../../src/config/index.ts';
 import { quorumOf } from '../../src/config/quorum.ts';
+import { code, range, recordRobustness } from '../robustness/record.ts';
 
 const RUNS = Math.max(1, Number.parseInt(process.env.FUZZ_RUNS ?? '', 10) || 300);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
@@ -153,6 +154,27 @@ function parse(text: string): ConfigResult {
   return r;
 }
 
+/** parse() with a count of outcomes and timings, for docs/robustness.md. */
+function counted() {
+  let accepted = 0;
+  let rejected = 0;
+  const ms: number[] = [];
+  const len: number[] = [];
+  return {
+    parse(text: string): ConfigResult {
+      const t0 = performance.now();
+      const r = parse(text);
+      ms.push(performance.now() - t0);
+      len.push(text.length);
+      if (r.config) accepted++;
+      else rejected++;
+      return r;
+    },
+    summary: () =>
+      `${accepted + rejected} inputs of ${range(len, 0, ' characters')}: never threw; ${accepted} accepted${accepted ? ' (each sound)' : ''}, ${rejected} rejected with well-formed errors; slowest parse ${Math.max(0, ...ms).toFixed(1)} ms.`,
+  };
+}
+
 // Values a user (or a corrupted file) might put after a colon.
 const WEIRD_VALUES = [
   '', '~', 'null', '0', '-1', '1', '2', '3', '65535', '65536', '99999999999999999999', '1e309', '-0', '.nan', '.inf',
@@ -254,39 +276,57 @@ describe('fuzz: parseConfig', () => {
     }
   });
 
-  it('arbitrary strings: never throws, config xor errors', () => {
+  it('arbitrary strings: never throws, config xor errors', (t) => {
+    const c = counted();
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.fullUnicodeString({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 })), (s) => {
-        parse(s);
+        c.parse(s);
       }),
       params(),
     );
+    recordRobustness({ area: 'config-fuzz', input: 'Arbitrary strings (ASCII, full Unicode, binary) as the configuration file', observed: c.summary(), test: t.name });
   });
 
-  it('YAML-ish token soup: never throws, config xor errors', () => {
+  it('YAML-ish token soup: never throws, config xor errors', (t) => {
     const token = fc.constantFrom(
       'cluster:', 'nodes:', 'quorum:', 'resources:', 'defaults:', 'name: x', 'id: 1', 'addr: 10.0.0.1', '- ', '  ', '\n', '{', '}',
       '[', ']', ', ', '&a ', '*a', '!!str ', '? ', ': ', '---\n', '...\n', '|\n', '# c', '"', "'", '<<: *a', '%YAML 1.2\n', '!tag ',
       '__proto__: ', 'expected_votes: ', 'two_node: true', 'votes: 0',
     );
+    const c = counted();
     fc.assert(
       fc.property(fc.array(token, { maxLength: 40 }).map((ts) => ts.join('')), (s) => {
-        parse(s);
+        c.parse(s);
       }),
       params(),
     );
+    recordRobustness({
+      area: 'config-fuzz',
+      input: 'YAML-ish token soup: up to 40 of section keys, `- `, brackets, anchors, aliases, tags, `<<`, `---`, `%YAML`, `__proto__:` …',
+      observed: c.summary(),
+      test: t.name,
+    });
   });
 
-  it('mutated valid configs: never throws, config xor errors, accepted configs are sound', () => {
+  it('mutated valid configs: never throws, config xor errors, accepted configs are sound', (t) => {
+    const c = counted();
     fc.assert(
       fc.property(mutatedConfig, (s) => {
-        parse(s);
+        c.parse(s);
       }),
       params(),
     );
+    recordRobustness({
+      area: 'config-fuzz',
+      input:
+        "Valid configurations (the README's, one with every key, a two-node one) with 1–6 mutations: characters deleted, duplicated, replaced or inserted; lines deleted, duplicated, swapped, re-indented; values replaced by odd ones (`~`, `1e309`, `.nan`, `-5s`, `101%`, `__proto__`, `!!binary`, `*a`, …); keys replaced; numbers changed",
+      observed: c.summary(),
+      test: t.name,
+    });
   });
 
-  it('node lists with random ids, names, votes and expected_votes: accepted only if sound', () => {
+  it('node lists with random ids, names, votes and expected_votes: accepted only if sound', (t) => {
+    const c = counted();
     const node = fc.record({
       name: fc.constantFrom('a', 'b', 'c', 'd', 'A', 'a '),
       id: fc.integer({ min: 0, max: 6 }),
@@ -311,10 +351,16 @@ describe('fuzz: parseConfig', () => {
           if (expected !== undefined) lines.push(`  expected_votes: ${expected}`);
           if (twoNode !== undefined) lines.push(`  two_node: ${twoNode}`);
         }
-        parse(lines.join('\n') + '\n');
+        c.parse(lines.join('\n') + '\n');
       }),
       params(),
     );
+    recordRobustness({
+      area: 'config-fuzz',
+      input: '0–5 nodes with random (often duplicate) ids 0–6, names, addresses, votes −1–4 and witness roles; random `expected_votes` (−1–12) and `two_node`',
+      observed: c.summary(),
+      test: t.name,
+    });
   });
 
   describe('YAML bombs return errors quickly', () => {
@@ -325,6 +371,15 @@ describe('fuzz: parseConfig', () => {
         const ms = performance.now() - t0;
         assert.ok(ms < 1000, `${name}: ${ms.toFixed(0)} ms`);
         if (wantError) assert.equal(r.config, null);
+        const first = r.errors[0] ? `${r.errors[0].path ? `${r.errors[0].path}: ` : ''}${r.errors[0].message}` : '';
+        recordRobustness({
+          area: 'config-fuzz',
+          input: `Large or deeply nested YAML: ${name} (${text.length.toLocaleString('en')} characters)`,
+          observed: r.config
+            ? `accepted in ${ms.toFixed(1)} ms (${r.config.nodes.length} nodes)`
+            : `rejected in ${ms.toFixed(1)} ms with ${r.errors.length} error(s), the first: ${code(first.length > 160 ? `${first.slice(0, 160)}…` : first)}`,
+          test: name,
+        });
       });
 
     // Billion laughs: 9 levels of 9 aliases = 9^9 nodes if expanded.
