@@ -1023,6 +1023,16 @@ export class Core {
     return out;
   }
 
+  /**
+   * The SBD rule, holder side: pet the hardware watchdog only while every VIP this node holds
+   * is within its lease (before the moment the core itself would drop it). A daemon that
+   * stalls, or a release that hangs, stops the pets, and the watchdog resets the node before
+   * the peers' wait (promise + watchdog wait) runs out.
+   */
+  mayPetWatchdog(now: number): boolean {
+    return this.releaseDeadlines().every((d) => now < d.deadline);
+  }
+
   isCoordinator(): boolean {
     return this.iAmCoord;
   }

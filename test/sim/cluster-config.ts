@@ -17,6 +17,29 @@ export interface SimClusterShape {
   migrationThreshold?: number;
   failureTimeoutMs?: number;
   stickiness?: number;
+  /** Safety mode: lease only, + watchdog (SBD rule), + fence devices, or both. */
+  fencing?: 'lease' | 'watchdog' | 'device' | 'both';
+  /** Hardware watchdog timeout (short in the simulator to keep runs short; the rule scales). */
+  watchdogMs?: number;
+}
+
+/** Fencing config: one device per member, runnable by every other node (a plug or script);
+ *  node 1's is a relay driven by node 2 only, as in a relay ring. */
+function simFencing(s: SimClusterShape, names: string[]): PihaConfig['fencing'] {
+  const f = defaultFencing();
+  const mode = s.fencing ?? 'lease';
+  if (mode === 'watchdog' || mode === 'both') f.watchdog = { ...f.watchdog, enabled: true, timeoutMs: s.watchdogMs ?? 2000 };
+  if (mode === 'device' || mode === 'both') {
+    f.stonithEnabled = true;
+    f.retryIntervalMs = 1000;
+    f.offTimeMs = 1000;
+    f.devices = names.map((host, i) =>
+      i === 0 && names.length > 1
+        ? { type: 'gpio-relay' as const, name: `relay-${host}`, hosts: [host], driver: names[1], runOn: [names[1]], timeoutMs: 1000, relay: { line: 17, activeLow: false } }
+        : { type: 'exec' as const, name: `plug-${host}`, hosts: [host], runOn: names.filter((n) => n !== host), timeoutMs: 1000, command: ['/bin/true'] },
+    );
+  }
+  return f;
 }
 
 export function simConfig(s: SimClusterShape): PihaConfig {
@@ -53,7 +76,7 @@ export function simConfig(s: SimClusterShape): PihaConfig {
     nodes,
     quorum: { expectedVotes: s.twoNode ? 2 : s.nodes, twoNode: !!s.twoNode },
     defaults: { resourceStickiness: s.stickiness ?? 100 },
-    fencing: defaultFencing(),
+    fencing: simFencing(s, nodes.map((n) => n.name)),
     hardware: defaultHardware(),
     resources,
   };

@@ -26,7 +26,7 @@ export interface SimResult {
   stats: World['stats'];
 }
 
-const FAULTS = ['partition', 'peer-only', 'one-way', 'heal', 'loss', 'power', 'kill', 'freeze', 'standby', 'move', 'cleanup', 'monitor'] as const;
+const FAULTS = ['partition', 'peer-only', 'one-way', 'heal', 'loss', 'power', 'kill', 'freeze', 'standby', 'move', 'cleanup', 'monitor', 'hang'] as const;
 
 export function drawShape(rng: Rng, over: Partial<SimClusterShape> = {}): SimClusterShape {
   const r = rng.next();
@@ -42,6 +42,8 @@ export function drawShape(rng: Rng, over: Partial<SimClusterShape> = {}): SimClu
     migrationThreshold: rng.int(0, 3),
     failureTimeoutMs: rng.chance(0.5) ? 0 : 5000,
     stickiness: rng.pick([0, 60, 100]),
+    fencing: rng.pick(['lease', 'lease', 'lease', 'watchdog', 'device', 'device', 'both'] as const),
+    watchdogMs: rng.int(1, 3) * 1000,
     ...over,
   };
 }
@@ -58,10 +60,12 @@ export function simulate(seed: number, o: SimOptions = {}): SimResult {
     applyMaxMs: 20,
     timerLateMaxMs: 2,
     trace: !!o.trace,
+    fenceFailRate: rng.pick([0, 0, 0.3, 1]),
   });
   const faultMs = o.faultMs ?? 20_000;
   const settleMs = o.settleMs ?? (shape.profile === 'slow' ? 14_000 : 7_000);
-  const kinds = FAULTS.filter((k) => !o.without?.includes(k));
+  // A hung kernel keeps its addresses: only a fence or the watchdog covers it, not leases.
+  const kinds = FAULTS.filter((k) => !o.without?.includes(k) && !(k === 'hang' && shape.fencing === 'lease'));
   const faults: string[] = [];
   const nodes = world.nodes;
   const pickNode = () => rng.pick(nodes);
@@ -116,6 +120,12 @@ export function simulate(seed: number, o: SimOptions = {}): SimResult {
           world.at(at + rng.int(100, 3000), () => world.startDaemon(victim));
           break;
         }
+        case 'hang': {
+          const victim = rng.chance(0.7) ? (world.holders(rng.pick(res))[0] ?? n) : n;
+          world.hang(victim);
+          world.at(at + dur, () => world.unhang(victim));
+          break;
+        }
         case 'freeze': {
           const victim = rng.chance(0.6) ? (world.holders(rng.pick(res))[0] ?? n) : n;
           world.freeze(victim);
@@ -150,6 +160,7 @@ export function simulate(seed: number, o: SimOptions = {}): SimResult {
     world.net.loss = 0;
     for (const n of nodes) {
       if (!n.power) world.powerOn(n);
+      else if (n.hung) world.unhang(n);
       else if (n.daemon === 'frozen') world.thaw(n);
       else if (n.daemon === 'dead') world.startDaemon(n);
     }

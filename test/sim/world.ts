@@ -32,6 +32,12 @@ export interface SimNode {
   tickAt: number;
   /** resource -> real time the kernel drops it (Infinity = no lifetime) */
   addrs: Map<string, number>;
+  /** Kernel hung: nothing runs, lifetimes do not count down (resource -> ms left). */
+  hung: Map<string, number> | null;
+  /** Real time of the last watchdog pet, and the watchdog's clock rate. */
+  lastPet: number;
+  wdRate: number;
+  wdCheckAt: number;
 }
 
 export interface NetFaults {
@@ -47,6 +53,8 @@ export interface SimParams {
   applyMaxMs: number; // address command latency bound
   timerLateMaxMs: number;
   trace: boolean;
+  /** Probability that a fence attempt fails (device unreachable). */
+  fenceFailRate: number;
 }
 
 type Ev =
@@ -55,7 +63,9 @@ type Ev =
   | { at: number; seq: number; k: 'exec'; node: number }
   | { at: number; seq: number; k: 'ipdone'; node: number; eff: Effect; inc: number; apply: boolean }
   | { at: number; seq: number; k: 'monitor'; node: number; inc: number }
-  | { at: number; seq: number; k: 'call'; fn: () => void };
+  | { at: number; seq: number; k: 'call'; fn: () => void }
+  | { at: number; seq: number; k: 'fencedone'; node: number; inc: number; eff: Extract<Effect, { kind: 'fence' }> }
+  | { at: number; seq: number; k: 'wd'; node: number };
 
 export interface Violation {
   at: number;
@@ -72,7 +82,7 @@ export class World {
   readonly violations: Violation[] = [];
   readonly lines: string[] = [];
   readonly replies: { node: string; ok: boolean; message: string }[] = [];
-  stats = { messages: 0, steps: 0, acquires: 0, releases: 0, failovers: 0 };
+  stats = { messages: 0, steps: 0, acquires: 0, releases: 0, failovers: 0, fences: 0, watchdogResets: 0 };
   private cmdId = 0;
   /** real time each resource was last seen held by someone (for takeover gaps) */
   readonly holderLog = new Map<string, { node: string; from: number; to: number }[]>();
@@ -98,6 +108,10 @@ export class World {
       tickToken: 0,
       tickAt: Infinity,
       addrs: new Map(),
+      hung: null,
+      lastPet: 0,
+      wdRate: 1 + (this.rng.next() * 2 - 1) * rho,
+      wdCheckAt: Infinity,
     }));
     for (const r of p.config.resources) this.holderLog.set(r.name, []);
   }
@@ -141,6 +155,7 @@ export class World {
       persisted: this.p.persistence ? n.disk : undefined,
     });
     this.trace(`${n.name} daemon start inc=${n.incarnation}`);
+    this.pet(n); // opening the watchdog arms and pets it
     this.enqueue(n, n.core.startEffects());
     this.stepNode(n, { kind: 'tick' });
     this.push({ at: this.t + this.rng.int(0, 1000), seq: 0, k: 'monitor', node: n.id, inc: n.incarnation });
@@ -162,6 +177,8 @@ export class World {
     this.killDaemon(n);
     if (!n.power) return;
     n.power = false;
+    n.hung = null;
+    n.wdCheckAt = Infinity;
     for (const r of n.addrs.keys()) this.addrGone(n, r, 'power off');
     n.addrs.clear();
     this.trace(`${n.name} POWER OFF`);
@@ -174,6 +191,27 @@ export class World {
     this.startDaemon(n);
   }
 
+  /** The kernel hangs: the daemon stops and address lifetimes stop counting down. Only a
+   *  fence or the watchdog makes such a node harmless (never injected in lease-only mode). */
+  hang(n: SimNode): void {
+    if (!n.power || n.hung) return;
+    n.hung = new Map();
+    for (const [r, exp] of n.addrs) {
+      n.hung.set(r, exp - this.t);
+      n.addrs.set(r, Infinity);
+    }
+    if (n.daemon === 'running') n.daemon = 'frozen';
+    this.trace(`${n.name} KERNEL HUNG`);
+  }
+
+  unhang(n: SimNode): void {
+    if (!n.hung) return;
+    for (const [r, left] of n.hung) if (n.addrs.has(r)) n.addrs.set(r, this.t + left);
+    n.hung = null;
+    this.trace(`${n.name} kernel resumes`);
+    this.thaw(n);
+  }
+
   freeze(n: SimNode): void {
     if (n.daemon !== 'running') return;
     n.daemon = 'frozen';
@@ -181,7 +219,7 @@ export class World {
   }
 
   thaw(n: SimNode): void {
-    if (n.daemon !== 'frozen') return;
+    if (n.daemon !== 'frozen' || n.hung) return;
     n.daemon = 'running';
     this.trace(`${n.name} daemon thawed (${n.inbox.length} queued messages)`);
     const inbox = n.inbox;
@@ -207,8 +245,64 @@ export class World {
     if (!n.core || n.daemon !== 'running') return;
     this.stats.steps++;
     const effects = n.core.step(input, this.local(n));
+    if (n.core.mayPetWatchdog(this.local(n))) this.pet(n);
     this.enqueue(n, effects);
     this.scheduleTick(n);
+  }
+
+  // ------------------------------------------------------------ watchdog and fence devices
+
+  private get watchdogMs(): number | null {
+    const w = this.p.config.fencing.watchdog;
+    return w.enabled ? w.timeoutMs : null;
+  }
+
+  private pet(n: SimNode): void {
+    const T = this.watchdogMs;
+    if (T === null) return;
+    n.lastPet = this.t;
+    const due = this.t + T / n.wdRate;
+    if (n.wdCheckAt === Infinity || n.wdCheckAt < this.t) {
+      n.wdCheckAt = due;
+      this.push({ at: due, seq: 0, k: 'wd', node: n.id });
+    }
+  }
+
+  private watchdogCheck(n: SimNode): void {
+    const T = this.watchdogMs;
+    if (T === null || !n.power) return;
+    const due = n.lastPet + T / n.wdRate;
+    if (this.t + 1e-9 < due) {
+      n.wdCheckAt = due;
+      this.push({ at: due, seq: 0, k: 'wd', node: n.id });
+      return;
+    }
+    n.wdCheckAt = Infinity;
+    this.stats.watchdogResets++;
+    this.trace(`${n.name} WATCHDOG RESET (last pet ${(this.t - n.lastPet).toFixed(0)} ms ago)`);
+    this.powerOff(n);
+    this.at(this.t + this.rng.int(300, 1500), () => this.powerOn(n));
+  }
+
+  /** A fence device run by `n`: it either cuts the target's power or fails; then the result. */
+  private fenceDone(n: SimNode, inc: number, e: Extract<Effect, { kind: 'fence' }>): void {
+    const target = this.nodes[e.target - 1];
+    const ok = this.rng.next() >= this.p.fenceFailRate;
+    if (ok) {
+      this.stats.fences++;
+      this.trace(`${n.name} FENCES ${target.name}`);
+      this.powerOff(target);
+      if (this.p.config.fencing.action === 'reboot') this.at(this.t + this.p.config.fencing.offTimeMs, () => this.powerOn(target));
+    } else {
+      this.trace(`${n.name} fence of ${target.name} FAILED`);
+    }
+    if (n.incarnation !== inc || n.daemon === 'dead') return; // the result died with the runner
+    const input = { kind: 'fence-result' as const, target: e.target, inc: e.inc, attempt: e.attempt, initiator: e.initiator, ok, detail: ok ? 'sim: off' : 'sim: device failed' };
+    if (n.daemon === 'frozen') {
+      this.at(this.t + 50, () => this.stepNode(n, input)); // delivered once it runs again (approximation)
+      return;
+    }
+    this.stepNode(n, input);
   }
 
   private scheduleTick(n: SimNode): void {
@@ -250,6 +344,10 @@ export class World {
           break;
         case 'persist':
           n.disk = structuredClone(e.state);
+          break;
+        case 'fence':
+          // Devices run beside the effect queue (the daemon's fence runner is asynchronous).
+          this.push({ at: this.t + this.rng.int(5, 300), seq: 0, k: 'fencedone', node: n.id, inc: n.incarnation, eff: e });
           break;
         case 'acquire':
         case 'refresh':
@@ -388,6 +486,12 @@ export class World {
         }
         case 'exec':
           this.exec(this.nodes[e.node - 1]);
+          break;
+        case 'fencedone':
+          this.fenceDone(this.nodes[e.node - 1], e.inc, e.eff);
+          break;
+        case 'wd':
+          this.watchdogCheck(this.nodes[e.node - 1]);
           break;
         case 'ipdone': {
           const n = this.nodes[e.node - 1];

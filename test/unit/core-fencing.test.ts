@@ -178,3 +178,16 @@ test('watchdog + device: a working device is the fast path, the watchdog the fal
   slow.assertSafe();
   fast.assertSafe();
 });
+
+test('watchdog pets stop once a held VIP is past its lease (the SBD rule, holder side)', () => {
+  const wd = { ...defaultFencing().watchdog, enabled: true, timeoutMs: 5000 };
+  const n = net({ fencing: { watchdog: wd } });
+  assert.equal(settle(n, 12_000), 1);
+  const c = n.core(1);
+  assert.equal(c.mayPetWatchdog(n.now), true, 'holding with a valid lease');
+  const [d] = c.releaseDeadlines();
+  assert.equal(c.mayPetWatchdog(d.deadline - 1), true);
+  // The daemon stalls past the deadline (no step released the VIP): no more pets.
+  assert.equal(c.mayPetWatchdog(d.deadline), false);
+  assert.equal(n.core(2).mayPetWatchdog(n.now + 60_000), true, 'a node holding nothing always may');
+});
