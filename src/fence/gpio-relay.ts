@@ -21,7 +21,7 @@ import type { GpioBackend, GpioLine, Level, LineSpec } from '../devices/gpio.ts'
 import { describeLine } from '../devices/gpio.ts';
 import type { GpioRelayDeviceConfig } from '../config/types.ts';
 import { FenceError, type FenceDevice, type PowerState } from './types.ts';
-import { checkHost, raceAbort } from './util.ts';
+import { abortText, checkHost, raceAbort } from './util.ts';
 
 export const RELAY_CUT: Level = 1;
 export const RELAY_POWERED: Level = 0;
@@ -77,6 +77,8 @@ export class GpioRelayDevice implements FenceDevice {
   private command<T>(node: string, signal: AbortSignal, what: 'off' | 'on' | 'status', fn: (line: GpioLine) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       checkHost(this, node);
+      // Given up while queued behind another command: do not switch anything any more.
+      if (signal.aborted) throw new FenceError(`${this.name}: relay ${what} of ${node} ${abortText(signal)}`, this.name);
       if (this.closed) throw new FenceError(`${this.name}: device is closed`, this.name);
       const line = await this.open(what === 'off' ? RELAY_CUT : RELAY_POWERED);
       try {

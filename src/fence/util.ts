@@ -13,6 +13,8 @@ export function checkHost(device: Pick<FenceDevice, 'name' | 'hosts'>, node: str
 export function abortText(signal: AbortSignal): string {
   const reason = signal.reason as { name?: string; message?: string } | undefined;
   if (reason?.name === 'TimeoutError') return 'timed out';
+  // abort() without a reason: a DOMException AbortError, whose message says nothing more.
+  if (reason?.name === 'AbortError') return 'aborted';
   return reason?.message ? `aborted (${reason.message})` : 'aborted';
 }
 

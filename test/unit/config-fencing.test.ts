@@ -2,6 +2,8 @@
 // family of error (exact path, and the hint that tells the user what to do).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { parseConfig, type ConfigError } from '../../src/config/index.ts';
 import { defaultFencing, defaultHardware } from '../../src/config/fencing-defaults.ts';
@@ -446,6 +448,67 @@ hardware:
       [11, 'fencing.devices[0].driver'],
       [18, 'fencing.devices[1].url'],
       [20, 'hardware.led.line'],
+    ],
+  );
+});
+
+test('property: any value in fencing: or hardware: gives a config or errors, never a crash', () => {
+  const WEIRD = ['', '~', '0', '-1', '1.5', '99999', 'true', 'yes', '[]', '{}', '[pi1, pi1]', '[pi9]', '{ a: 1 }', '"x y"', '__proto__',
+    'constructor', '0ms', '15s', '16s', '1.5s', 'GPIO17', 'GPIO99', 'sim:', 'sim:/x', 'http://', 'ftp://x', 'pi1', 'pi2', '[pi1, pi2, pi3]',
+    'gpio-relay', 'http-plug', 'exec', 'tasmota', 'shelly-gen2', 'x'.repeat(200)];
+  const start = FULL.indexOf('fencing:');
+  const spots = [...FULL.matchAll(/(:[ \t]*)([^\n{]*)/g)].filter((m) => m.index! > start && m[2].trim() !== '');
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(), fc.constantFrom(...WEIRD)), { minLength: 1, maxLength: 4 }), (edits) => {
+      let text = FULL;
+      // Apply from the end so earlier offsets stay valid.
+      const chosen = new Map<number, string>();
+      for (const [at, v] of edits) chosen.set(at % spots.length, v);
+      for (const i of [...chosen.keys()].sort((a, b) => b - a)) {
+        const m = spots[i];
+        const s = m.index! + m[1].length;
+        text = text.slice(0, s) + chosen.get(i)! + text.slice(s + m[2].length);
+      }
+      const r = parseConfig(text);
+      assert.equal(r.config === null, r.errors.length > 0);
+      for (const e of r.errors) assert.ok(e.message.length > 0 && !e.message.includes('undefined'), e.message);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('the fencing:/hardware: YAML in hardware/README.md is valid and matches the ring it draws', () => {
+  const readme = readFileSync(new URL('../../hardware/README.md', import.meta.url), 'utf8');
+  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.equal(blocks.length, 3, 'ring, plugs, exec');
+  const ring = parseConfig(`cluster: { name: pis }\n${blocks[0]}`);
+  assert.deepEqual(ring.errors, []);
+  const f = ring.config!.fencing;
+  // Each relay cuts pi<n> and is driven by the previous Pi, on GPIO17, active-low (JD-VCC boards).
+  assert.deepEqual(
+    f.devices.map((d) => d.type === 'gpio-relay' && [d.hosts, d.driver, d.relay.line, d.relay.activeLow]),
+    [
+      [['pi1'], 'pi3', 17, true],
+      [['pi2'], 'pi1', 17, true],
+      [['pi3'], 'pi2', 17, true],
+    ],
+  );
+  assert.equal(f.stonithEnabled, true);
+  assert.deepEqual(f.watchdog, { enabled: true, device: '/dev/watchdog', timeoutMs: 14000 });
+  assert.match(readme, /bcm2835_wdt\.heartbeat=14/);
+  assert.deepEqual(ring.config!.hardware.led, { line: 27, activeLow: false });
+  assert.deepEqual(ring.config!.hardware.button, { line: 22, activeLow: true, longPressMs: 3000 });
+
+  const nodes = blocks[0].slice(0, blocks[0].indexOf('fencing:'));
+  const plugs = parseConfig(`cluster: { name: pis }\n${nodes}${blocks[1]}${blocks[2]}`);
+  assert.deepEqual(plugs.errors, []);
+  assert.deepEqual(
+    plugs.config!.fencing.devices.map((d) => [d.name, d.type, d.runOn]),
+    [
+      ['plug-pi1', 'http-plug', ['pi2', 'pi3']],
+      ['plug-pi2', 'http-plug', ['pi1', 'pi3']],
+      ['plug-pi3', 'http-plug', ['pi1']],
+      ['pdu', 'exec', ['pi3']],
     ],
   );
 });
