@@ -5,11 +5,12 @@
 import { ControlError, controlCall } from './api/control.ts';
 import { formatJson, formatNodes, formatStatus } from './api/format-status.ts';
 import type { DaemonStatus } from './api/status-types.ts';
-import { DEFAULT_CONFIG_PATH, formatErrors, loadConfigFile, localAddresses, localMacs, resolveLocalNode } from './config/index.ts';
+import { DEFAULT_CONFIG_PATH, DEFAULT_NODE_FILE, formatErrors, loadConfigFile, localAddresses, localMacs, readNodeFile, resolveLocalNode } from './config/index.ts';
 import type { PihaConfig } from './config/types.ts';
 import type { Command } from './core/types.ts';
 import { writeKeyFile } from './transport/authkey.ts';
 import { VERSION } from './version.ts';
+import { execFileSync } from 'node:child_process';
 
 const HELP = `piha ${VERSION} — virtual IP failover with quorum for Raspberry Pi clusters
 
@@ -22,6 +23,10 @@ Usage:
   piha resource move NAME NODE             prefer NODE for NAME (a location constraint)
   piha resource clear NAME                 remove the constraint set by move
   piha resource cleanup NAME               reset fail counts of NAME on every node
+  piha stonith list                        safety modes, watchdog, fence devices, fences in progress
+  piha stonith fence NODE                  power NODE off now through its fence device (waits for the outcome)
+  piha stonith confirm NODE                you switched NODE off by hand: let its VIPs move (pcs stonith confirm)
+  piha stonith history                     fence outcomes this node has seen
   piha config check [FILE]                 validate a configuration file, list every error
   piha config reload                       re-read the daemon's file: errors are reported, the running config kept
   piha keygen [FILE] [--force]             write a new cluster key (mode 0600); default /etc/piha/authkey
@@ -87,9 +92,9 @@ function socketPath(p: Parsed): string {
   return config?.cluster.socket ?? '/run/piha/piha.sock';
 }
 
-async function call(p: Parsed, req: Parameters<typeof controlCall>[1]) {
+async function call(p: Parsed, req: Parameters<typeof controlCall>[1], timeoutMs?: number) {
   try {
-    return await controlCall(socketPath(p), req);
+    return await controlCall(socketPath(p), req, timeoutMs);
   } catch (e) {
     if (e instanceof ControlError) {
       process.stderr.write(`Error: ${e.message}\n`);
@@ -100,7 +105,8 @@ async function call(p: Parsed, req: Parameters<typeof controlCall>[1]) {
 }
 
 async function command(p: Parsed, cmd: Command): Promise<number> {
-  const r = await call(p, { op: 'command', cmd });
+  // A fence waits for the device: off, read back (the daemon gives up after 60 s).
+  const r = await call(p, { op: 'command', cmd }, cmd.op === 'fence' ? 75_000 : undefined);
   (r.ok ? process.stdout : process.stderr).write(`${r.ok ? '' : 'Error: '}${r.message ?? ''}\n`);
   return r.ok ? 0 : 1;
 }
@@ -126,6 +132,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return cmd || p.flags.has('help') ? 0 : 2;
   }
+  // The SD-card image's boot-time commands (src/boot/cli.ts), run by its systemd units.
+  if (cmd === 'boot-setup' || cmd === 'fault-server') return (await import('./boot/cli.ts')).bootCommand(cmd, p.words.slice(1), p.flags);
   switch (cmd) {
     case 'daemon': {
       need(p.words, 1, 'piha daemon [--config FILE] [--node NAME]');
@@ -134,19 +142,31 @@ export async function main(argv: string[]): Promise<number> {
       if (p.flags.has('state-dir')) config.cluster.stateDir = p.flags.get('state-dir') as string;
       if (p.flags.has('socket')) config.cluster.socket = p.flags.get('socket') as string;
       if (p.flags.has('status-bind')) config.cluster.statusBind = p.flags.get('status-bind') as string;
-      const who = resolveLocalNode(config, { nodeName: p.flags.get('node') as string | undefined, localAddrs: localAddresses(), localMacs: localMacs() });
+      const nodeFile = readNodeFile(process.env.PIHA_NODE_FILE ?? DEFAULT_NODE_FILE); // the image's boot partition
+      const who = resolveLocalNode(config, { nodeName: p.flags.get('node') as string | undefined, localAddrs: localAddresses(), localMacs: localMacs(), nodeFile });
       if ('error' in who) {
         process.stderr.write(`Error: ${who.error}\n`);
         return 2;
       }
       const { Daemon } = await import('./daemon/daemon.ts');
-      const d = new Daemon({ config, configPath: path, node: who.node, logLevel: p.flags.get('log-level') as string | undefined });
       let stopping = false;
-      const stop = (sig: string) => {
+      const stop = (sig: string, then?: () => void) => {
         if (stopping) return;
         stopping = true;
-        void d.stop(sig).then(() => process.exit(0));
+        void d.stop(sig).then(() => {
+          then?.();
+          process.exit(0);
+        });
       };
+      const d = new Daemon({
+        config,
+        configPath: path,
+        node: who.node,
+        logLevel: p.flags.get('log-level') as string | undefined,
+        // The button's long press: VIPs released, then the Pi shuts down (under systemd; a
+        // daemon run by hand just exits). Restart=always would otherwise bring piha back.
+        onExitRequest: (why) => stop(why, () => powerOffIfService()),
+      });
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGHUP', () => void d.reload());
@@ -211,6 +231,26 @@ export async function main(argv: string[]): Promise<number> {
       );
       return 0;
     }
+    case 'stonith': {
+      const { formatStonithList, formatStonithHistory } = await import('./api/format-stonith.ts');
+      switch (sub) {
+        case 'list':
+        case 'history': {
+          need(rest, 0, `piha stonith ${sub}`);
+          const s = (await call(p, { op: 'status' })).data as DaemonStatus;
+          process.stdout.write(sub === 'list' ? formatStonithList(s) : formatStonithHistory(s));
+          return 0;
+        }
+        case 'fence':
+          need(rest, 1, 'piha stonith fence NODE');
+          return command(p, { op: 'fence', node: rest[0] });
+        case 'confirm':
+          need(rest, 1, 'piha stonith confirm NODE');
+          return command(p, { op: 'fence-confirm', node: rest[0] });
+        default:
+          throw new UsageError('usage: piha stonith list | fence NODE | confirm NODE | history');
+      }
+    }
     case 'keygen': {
       if (rest.length) throw new UsageError('usage: piha keygen [FILE] [--force]');
       const file = sub ?? '/etc/piha/authkey';
@@ -251,5 +291,15 @@ export async function cli(argv: string[]): Promise<void> {
       process.stderr.write(`Error: ${(e as Error).stack ?? e}\n`);
       process.exitCode = 1;
     }
+  }
+}
+
+/** Under systemd (INVOCATION_ID is set for units) ask for a clean power-off. */
+function powerOffIfService(): void {
+  if (!process.env.INVOCATION_ID) return;
+  try {
+    execFileSync('systemctl', ['poweroff'], { stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    // Logged by systemd; nothing more a stopping daemon can do.
   }
 }

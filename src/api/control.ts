@@ -28,6 +28,8 @@ export interface ControlServerOptions {
   handle: (req: ControlRequest) => Promise<ControlResponse>;
   /** Whole-connection deadline: reading the request and answering it. */
   timeoutMs?: number;
+  /** Longer deadline for requests that wait on hardware (`stonith fence`); default timeoutMs. */
+  slowTimeoutMs?: number;
   maxRequestBytes?: number;
 }
 
@@ -55,6 +57,9 @@ function parseCommand(c: unknown): Command {
     case 'clear':
     case 'cleanup':
       return { op: o.op, resource: str(o.resource, 'resource') };
+    case 'fence':
+    case 'fence-confirm':
+      return { op: o.op, node: str(o.node, 'node') };
     default:
       throw new ControlError(`unknown command ${JSON.stringify(o.op)}`, 'EINVAL');
   }
@@ -92,7 +97,7 @@ function serve(sock: net.Socket, opts: Required<Omit<ControlServerOptions, 'path
     sock.setTimeout(2000, () => sock.destroy());
   };
   // Idle timeouts alone would let a client drip one byte a second forever.
-  const deadline = setTimeout(() => {
+  let deadline = setTimeout(() => {
     if (state === 'handling') reply({ ok: false, message: 'piha daemon timed out handling the request' });
     else sock.destroy();
     state = 'done';
@@ -106,6 +111,12 @@ function serve(sock: net.Socket, opts: Required<Omit<ControlServerOptions, 'path
     } catch (err) {
       reply({ ok: false, message: (err as Error).message });
       return;
+    }
+    if (req.op === 'command' && req.cmd.op === 'fence' && opts.slowTimeoutMs > opts.timeoutMs) {
+      // A fence waits for a device (off, read back): the request is complete, so only the
+      // answer may take longer; the reading phase above kept the short deadline.
+      clearTimeout(deadline);
+      deadline = setTimeout(() => reply({ ok: false, message: 'piha daemon timed out handling the request' }), opts.slowTimeoutMs);
     }
     opts.handle(req).then(reply, (err: unknown) => reply({ ok: false, message: err instanceof Error ? err.message : String(err) }));
   };
@@ -174,6 +185,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   const handlerOpts = {
     handle: opts.handle,
     timeoutMs: opts.timeoutMs ?? 10_000,
+    slowTimeoutMs: opts.slowTimeoutMs ?? opts.timeoutMs ?? 10_000,
     maxRequestBytes: opts.maxRequestBytes ?? MAX_REQUEST_BYTES,
   };
   // allowHalfOpen: a client that half-closes after its request must still get the answer.

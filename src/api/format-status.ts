@@ -64,13 +64,17 @@ export function formatStatus(s: DaemonStatus): string {
   const out = [
     `Cluster name: ${s.cluster}`,
     'Cluster Summary:',
-    `  * Stack: piha ${s.version} (profile ${s.profile}, safety ${s.safety.mode})`,
+    `  * Stack: piha ${s.version} (profile ${s.profile}, safety ${(s.safety.modes ?? [s.safety.mode]).join(' + ')})`,
     `  * Current DC: ${dc} - partition ${s.quorate ? 'with' : 'WITHOUT'} quorum`,
     `  * ${plural(s.nodes.length, 'node', 'nodes')} configured, ${plural(s.votes, 'vote', 'votes')} ` +
       `(quorum ${s.quorumVotes} of ${s.expectedVotes} expected)`,
     `  * ${plural(s.resources.length, 'resource instance', 'resource instances')} configured`,
     ...(s.configMismatch?.length ? [`  * WARNING: configuration differs on: ${s.configMismatch.join(' ')} (compare /etc/piha/piha.yaml)`] : []),
     ...(s.configPending ? [`  * NOTE: ${s.configPending}`] : []),
+    ...(s.fencing?.pending ?? []).map(
+      (p) => `  * FENCING: ${p.node}, ${plural(p.attempts, 'attempt', 'attempts')}${p.lastError ? `, last error: ${p.lastError}` : ''} (piha stonith list)`,
+    ),
+    ...(s.fencing?.blocking.length ? [`  * WARNING: VIPs of ${s.fencing.blocking.join(' ')} wait for a fence before they can move`] : []),
     '',
     'Node List:',
     `  * Online: ${bracket(namesIn(s, 'online'))}`,

@@ -89,11 +89,31 @@ export function metricFamilies(m: MetricsSnapshot): MetricFamily[] {
     g('piha_coordinator', 'Whether this node is the coordinator (1) or not (0).', [{ value: b(m.coordinator) }]),
     g('piha_term', 'Highest coordinator term this node knows.', [{ value: m.term }]),
     g('piha_loop_lag_seconds', 'Event loop lag of the daemon, last measured.', [{ value: m.loopLagSeconds }]),
+    ...(m.fencing ? fencingFamilies(m.fencing, g, c) : []),
     // The one unprefixed name: process_* is the name every Prometheus client library and
     // dashboard uses for this, so it is kept as is.
     g('process_resident_memory_bytes', 'Resident memory size in bytes.', [
       { value: m.residentMemoryBytes ?? process.memoryUsage.rss() },
     ]),
+  ];
+}
+
+function fencingFamilies(
+  f: NonNullable<MetricsSnapshot['fencing']>,
+  g: (name: string, help: string, samples: Sample[]) => MetricFamily,
+  c: (name: string, help: string, samples: Sample[]) => MetricFamily,
+): MetricFamily[] {
+  const outcomes: Sample[] = [];
+  for (const [node, o] of Object.entries(f.outcomes)) {
+    outcomes.push({ labels: { node, result: 'ok' }, value: o.ok }, { labels: { node, result: 'failed' }, value: o.failed });
+  }
+  return [
+    g('piha_fence_pending', 'Nodes this node is trying to fence (1 per node).', f.pending.map((node) => ({ labels: { node }, value: 1 }))),
+    g('piha_fence_blocking', 'Nodes whose VIPs cannot move until they are fenced (1 per node).', f.blocking.map((node) => ({ labels: { node }, value: 1 }))),
+    c('piha_fence_total', 'Fence operations run by this node\'s devices, by target node and result.', outcomes),
+    g('piha_watchdog_enabled', 'Whether this node pets a hardware watchdog (1) or not (0).', [{ value: f.watchdogEnabled ? 1 : 0 }]),
+    c('piha_watchdog_pets_total', 'Watchdog keep-alives written.', [{ value: f.watchdogPets }]),
+    c('piha_watchdog_withheld_total', 'Watchdog keep-alives withheld (a VIP past its lease, or a stalled loop).', [{ value: f.watchdogWithheld }]),
   ];
 }
 

@@ -6,7 +6,7 @@
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { formatMetrics, METRICS_CONTENT_TYPE } from './metrics.ts';
 import type { CoreStatus } from '../core/types.ts';
-import type { DaemonStatus, DaemonStatusInput, MetricsSnapshot, SafetyInfo } from './status-types.ts';
+import type { DaemonFencingStatus, DaemonStatus, DaemonStatusInput, MetricsSnapshot, SafetyInfo } from './status-types.ts';
 import { createSystemInfoCache, type SystemInfoCache } from './system-info.ts';
 
 export interface StatusServerOptions {
@@ -144,9 +144,11 @@ function limitIdleSockets(server: import('node:http').Server, max: number): void
 /** Builds the daemon's /status payload from the core snapshot plus fixed facts. */
 export function toDaemonStatus(
   core: CoreStatus,
-  meta: { cluster: string; version: string; profile: string; safety: SafetyInfo; configPending?: string },
+  meta: { cluster: string; version: string; profile: string; safety: SafetyInfo; configPending?: string; fencing?: DaemonFencingStatus; led?: string | null },
 ): DaemonStatusInput {
   return {
+    ...(meta.fencing ? { fencing: meta.fencing } : {}),
+    ...(meta.led !== undefined ? { led: meta.led } : {}),
     configMismatch: core.configMismatch ?? [],
     ...(meta.configPending ? { configPending: meta.configPending } : {}),
     cluster: meta.cluster,

@@ -2,7 +2,7 @@
 // `/metrics`) and the local control socket the CLI talks to. Types only: the daemon fills
 // them in from the core's `CoreStatus` plus its own counters.
 
-import type { Command, CoreStatus } from '../core/types.ts';
+import type { Command, CoreStatus, FencingStatus } from '../core/types.ts';
 
 /** Host facts for `/status`; sampled in the background (see system-info.ts), never per request. */
 export interface SystemFacts {
@@ -19,7 +19,9 @@ export interface SystemFacts {
 
 /** What the split-brain protection does and does not promise, stated to the operator. */
 export interface SafetyInfo {
-  mode: 'lease';
+  /** The strongest mode in force: lease < watchdog < device. */
+  mode: 'lease' | 'watchdog' | 'device';
+  modes: ('lease' | 'watchdog' | 'device')[];
   /** True when VIPs are added with a kernel valid_lft, so a stalled daemon loses them anyway. */
   kernelLifetime: boolean;
   covers: string[];
@@ -48,6 +50,17 @@ export interface DaemonStatus {
   configMismatch?: string[];
   /** Set when the configuration file changed on disk and is valid: a restart applies it. */
   configPending?: string;
+  fencing?: DaemonFencingStatus;
+  /** The status LED's pattern (null: no LED configured). */
+  led?: string | null;
+}
+
+/** The core's view of fencing plus this node's watchdog and devices (`piha stonith ...`). */
+export interface DaemonFencingStatus extends FencingStatus {
+  action: 'reboot' | 'off';
+  watchdog: { enabled: boolean; device: string; configuredSec: number; timeoutSec: number | null; pets: number; withheld: number };
+  devicesHere: { name: string; type: string; hosts: string[] }[];
+  devices: { name: string; type: string; hosts: string[]; runOn: string[] }[];
 }
 
 /**
@@ -79,6 +92,17 @@ export interface MetricsSnapshot {
   loopLagSeconds: number;
   /** Defaults to process.memoryUsage.rss() at render time when left out. */
   residentMemoryBytes?: number;
+  fencing?: {
+    /** Nodes this node is trying to fence (as initiator). */
+    pending: string[];
+    /** Nodes whose VIP promises wait for a fence on this node. */
+    blocking: string[];
+    /** Target node -> fence outcomes of devices run on this node. */
+    outcomes: Record<string, { ok: number; failed: number }>;
+    watchdogEnabled: boolean;
+    watchdogPets: number;
+    watchdogWithheld: number;
+  };
 }
 
 export type ControlRequest =

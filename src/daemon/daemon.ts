@@ -25,6 +25,10 @@ import { monotonicNow } from './clock.ts';
 import { HealthCheck } from './checks.ts';
 import { VERSION } from '../version.ts';
 import { configDigest, formatErrors, loadConfigFile } from '../config/index.ts';
+import { createFenceDevices } from '../fence/index.ts';
+import { FenceRunner } from './fence-runner.ts';
+import { NodeHardware } from './hardware.ts';
+import { ledPatternFor } from '../devices/led.ts';
 
 export interface DaemonOptions {
   config: PihaConfig;
@@ -32,11 +36,16 @@ export interface DaemonOptions {
   configPath?: string;
   node: NodeConfig;
   logLevel?: string;
+  /** The button's long press asks for a safe shutdown (the caller stops and powers off). */
+  onExitRequest?: (why: string) => void;
 }
 
 const vipOf = (r: ResourceConfig): VipResource => ({ name: r.name, ip: r.ip, cidr: r.cidrNetmask });
 
 export function safetyInfo(config: PihaConfig, kernelLifetime: boolean): SafetyInfo {
+  const f = config.fencing;
+  const devices = f.stonithEnabled && f.devices.length > 0;
+  const modes: SafetyInfo['modes'] = ['lease', ...(f.watchdog.enabled ? (['watchdog'] as const) : []), ...(devices ? (['device'] as const) : [])];
   const covers = [
     'power cut or crash of the holder',
     'network partition, including peer-only',
@@ -44,14 +53,26 @@ export function safetyInfo(config: PihaConfig, kernelLifetime: boolean): SafetyI
     'clean stop (near-instant switchover)',
     'killed or frozen daemon: the address guard process removes its VIPs by the lease deadline',
   ];
-  const doesNotCover: string[] = ['a hung kernel (needs watchdog fencing)'];
+  const doesNotCover: string[] = [];
+  const covered = new Set(devices ? f.devices.flatMap((d) => d.hosts) : []);
+  const uncovered = config.nodes.filter((n) => n.role === 'member' && !covered.has(n.name)).map((n) => n.name);
+  if (f.watchdog.enabled) {
+    covers.push(`a hung kernel or a stalled daemon: the hardware watchdog resets the holder within ${f.watchdog.timeoutMs / 1000} s, and peers wait that long before taking its VIP`);
+  }
+  if (devices) {
+    covers.push(`a holder that goes silent is powered off by a fence device before its VIP moves (stonith): ${[...covered].join(', ')}`);
+    if (!f.watchdog.enabled) covers.push('a failing fence device blocks the takeover (retried, shown in status) rather than risking two holders');
+  }
+  if (!f.watchdog.enabled && (!devices || uncovered.length > 0)) {
+    doesNotCover.push(`a hung kernel${devices ? ` on ${uncovered.join(', ')}` : ''} (needs the watchdog or a fence device)`);
+  }
   if (kernelLifetime) covers.push('guard and daemon both stopped: the kernel drops the address when its lifetime runs out');
   else {
     doesNotCover.push(
       `guard and daemon frozen together (e.g. the whole service cgroup): profile ${config.cluster.profile} has a lease too short for whole-second kernel address lifetimes, so there is no second backstop`,
     );
   }
-  return { mode: 'lease', kernelLifetime, covers, doesNotCover };
+  return { mode: modes[modes.length - 1], modes, kernelLifetime, covers, doesNotCover };
 }
 
 export class Daemon {
@@ -82,6 +103,9 @@ export class Daemon {
   private readonly digest: string;
   private configPending: string | undefined;
   private readonly resources: Map<string, ResourceConfig>;
+  private hw!: NodeHardware;
+  private fenceRunner!: FenceRunner;
+  private lastStepAt = monotonicNow();
 
   constructor(private readonly o: DaemonOptions) {
     this.log = pino({ level: o.logLevel ?? process.env.PIHA_LOG_LEVEL ?? 'info', base: { node: o.node.name } });
@@ -162,6 +186,17 @@ export class Daemon {
       onMessage: (msg) => this.onMessage(msg),
       onReject: (reason, from) => this.onReject(reason, from),
     });
+    this.hw = new NodeHardware(config.hardware, config.fencing, this.log.child({ part: 'hardware' }));
+    this.fenceRunner = new FenceRunner(
+      createFenceDevices(config.fencing, node.name, { gpio: () => this.hw.backend() }),
+      config.fencing,
+      this.log.child({ part: 'fence' }),
+      (e, r) => this.step({ kind: 'fence-result', target: e.target, inc: e.inc, attempt: e.attempt, initiator: e.initiator, ok: r.ok, detail: r.detail }),
+    );
+    // Before anything can be acquired: watchdog mode without a working watchdog is refused.
+    await this.hw.startWatchdog(() => this.mayPetWatchdog());
+    await this.hw.startLed().catch((err: unknown) => this.log.error({ event: 'led_failed', error: (err as Error).message }, 'cannot drive the status LED'));
+    await this.hw.startButton((kind) => this.onButton(kind)).catch((err: unknown) => this.log.error({ event: 'button_failed', error: (err as Error).message }, 'cannot read the button'));
     // A VIP left on the interface by a previous run is not ours until a majority says so.
     this.enqueue(this.core.startEffects());
     await this.bindTransport();
@@ -176,10 +211,11 @@ export class Daemon {
       nodeName: node.name,
       system,
     });
-    this.control = await startControlServer({ path: config.cluster.socket, handle: (req) => this.onControl(req) });
+    this.control = await startControlServer({ path: config.cluster.socket, handle: (req) => this.onControl(req), slowTimeoutMs: 65_000 });
     for (const r of config.resources) this.startMonitor(r);
     // Reconcile: an address of ours on the interface that the core does not hold is removed.
     this.intervals.push(setInterval(() => void this.reconcile(), 2000));
+    if (config.hardware.led) this.intervals.push(setInterval(() => this.updateLed(), 200));
     this.step({ kind: 'tick' });
     this.log.info(
       { event: 'daemon_started', version: VERSION, incarnation, addr: node.addr, port: config.cluster.port, status: `${config.cluster.statusBind}`, socket: config.cluster.socket, profile: config.cluster.profile },
@@ -207,6 +243,7 @@ export class Daemon {
     if (!this.core) return;
     const now = monotonicNow();
     const effects = this.core.step(input, now);
+    this.lastStepAt = now;
     this.enqueue(effects);
     this.petGuard(now);
     this.schedule();
@@ -338,7 +375,38 @@ export class Daemon {
         await this.vip.release(vipOf(r));
         return;
       }
+      case 'fence':
+        this.fenceRunner.run(e);
+        return;
     }
+  }
+
+  // ------------------------------------------------------------ hardware
+
+  /** SBD rule: pet only while the loop runs and every held VIP is inside its lease. */
+  private mayPetWatchdog(): boolean {
+    const now = monotonicNow();
+    const loopOk = now - this.lastStepAt < Math.max(1000, 3 * this.o.config.cluster.timing.heartbeatIntervalMs);
+    return !this.stopping && loopOk && this.core.mayPetWatchdog(now);
+  }
+
+  private updateLed(): void {
+    const c = this.core.status(monotonicNow());
+    const fault = c.fencing.pending.length > 0 || c.fencing.blocking.length > 0 || (c.configMismatch?.length ?? 0) > 0 || c.distrustingSelf;
+    this.hw.setLed(ledPatternFor({ running: !this.stopping, fault, holdsVip: c.resources.some((r) => this.core.holding(r.name)), quorate: c.quorate }));
+  }
+
+  /** Short press: toggle standby of this node. Long press: release the VIPs and shut down. */
+  private onButton(kind: 'short' | 'long'): void {
+    const self = this.o.node.name;
+    if (kind === 'long') {
+      this.log.warn({ event: 'button', press: 'long' }, 'button held: releasing VIPs and shutting down');
+      this.o.onExitRequest?.('button long press');
+      return;
+    }
+    const standby = this.core.status(monotonicNow()).nodes.find((n) => n.name === self)?.state === 'standby';
+    this.log.info({ event: 'button', press: 'short', standby: !standby }, `button: ${standby ? 'leaving' : 'entering'} standby`);
+    this.step({ kind: 'command', id: ++this.cmdSeq, cmd: { op: 'standby', node: self, on: !standby } });
   }
 
   private rememberRound(round: number): void {
@@ -409,7 +477,7 @@ export class Daemon {
           this.replies.set(id, resolve);
           setTimeout(() => {
             if (this.replies.delete(id)) resolve({ ok: false, message: 'the daemon did not answer the command in time' });
-          }, 2000).unref();
+          }, req.cmd.op === 'fence' ? 60_000 : 2000).unref();
         });
         this.step({ kind: 'command', id, cmd: req.cmd });
         return p;
@@ -425,6 +493,14 @@ export class Daemon {
       profile: this.o.config.cluster.profile,
       safety: safetyInfo(this.o.config, this.core.timing.kernelLifetime),
       configPending: this.configPending,
+      fencing: {
+        ...c.fencing,
+        watchdog: { ...this.hw.watchdog },
+        devicesHere: this.o.config.fencing.devices.filter((d) => d.runOn.includes(this.o.node.name)).map((d) => ({ name: d.name, type: d.type, hosts: d.hosts })),
+        devices: this.o.config.fencing.devices.map((d) => ({ name: d.name, type: d.type, hosts: d.hosts, runOn: d.runOn })),
+        action: this.o.config.fencing.action,
+      },
+      led: this.hw.ledPattern,
     });
   }
 
@@ -446,6 +522,14 @@ export class Daemon {
       coordinator: this.core.isCoordinator(),
       term: c.term,
       loopLagSeconds: this.loopLagMs / 1000,
+      fencing: {
+        pending: c.fencing.pending.map((p) => p.node),
+        blocking: c.fencing.blocking,
+        outcomes: Object.fromEntries(this.fenceRunner.counts),
+        watchdogPets: this.hw.watchdog.pets,
+        watchdogWithheld: this.hw.watchdog.withheld,
+        watchdogEnabled: this.hw.watchdog.enabled,
+      },
     };
   }
 
@@ -470,6 +554,8 @@ export class Daemon {
     // Whatever the core thought, no VIP of ours stays behind after a stop.
     await Promise.all([...this.resources.values()].map((r) => this.vip.release(vipOf(r)).catch(() => undefined)));
     this.guard.stop();
+    // Disarm the watchdog only now: a stop that hangs above must still end in a reset.
+    await Promise.allSettled([this.fenceRunner?.close(), this.hw?.close()]);
     await Promise.allSettled([this.transport.close(), this.status?.close(), this.control?.close(), this.vip.close()]);
     this.log.info({ event: 'stopped' }, 'stopped');
   }

@@ -36,7 +36,7 @@ const base = (over: Partial<DaemonStatus> = {}): DaemonStatus => ({
   coordinator: { id: 1, name: 'worker0', term: 3 },
   term: 3,
   profile: 'lan',
-  safety: { mode: 'lease', kernelLifetime: true, covers: [], doesNotCover: [] },
+  safety: { mode: 'lease', modes: ['lease'], kernelLifetime: true, covers: [], doesNotCover: [] },
   nodes: [node(1, 'worker0'), node(2, 'worker1'), node(3, 'worker2')],
   resources: [vip()],
   system: { hostname: 'worker0', uptimeSec: 1, load1: 0, load5: 0, load15: 0, memTotalBytes: 1, memAvailableBytes: 1, cpuTempC: null },

@@ -41,7 +41,7 @@ const status: DaemonStatusInput = toDaemonStatus(core, {
   cluster: 'lbcluster',
   version: '0.1.0',
   profile: 'lan',
-  safety: { mode: 'lease', kernelLifetime: true, covers: ['partitions'], doesNotCover: ['byzantine nodes'] },
+  safety: { mode: 'lease', modes: ['lease'], kernelLifetime: true, covers: ['partitions'], doesNotCover: ['byzantine nodes'] },
 });
 
 const metrics: MetricsSnapshot = {
