@@ -339,20 +339,23 @@ export function checkFencing(issues: Issues, draft: FencingDraft, hardware: Hard
       if (dev.runOn !== undefined) {
         let ok = true;
         dev.runOn.forEach((n, i) => {
-          const p = indexPath(runOnPath, i);
-          if (unknown(n, p)) ok = false;
-          else if (hosts?.includes(n)) {
-            issues.add(p, `${n} is also in hosts: a node cannot fence itself (a hung or cut-off node is exactly the one that cannot run the device); remove it from run_on`);
-            ok = false;
-          }
+          if (unknown(n, indexPath(runOnPath, i))) ok = false;
         });
         if (ok) runOn = dev.runOn;
       } else if (!dev.runOnWritten && hosts !== undefined && members !== undefined) {
+        // Default: the members it does not fence; a device that fences every member (one
+        // fence agent for the whole cluster) runs everywhere, never against its own node.
         runOn = members.filter((m) => !hosts.includes(m));
-        if (runOn.length === 0) {
+        if (runOn.length === 0) runOn = members;
+      }
+      // A node never fences itself (a hung or cut-off node is exactly the one that cannot run
+      // the device): every host needs another node to run it.
+      if (runOn !== undefined && hosts !== undefined) {
+        const alone = hosts.filter((h) => !runOn!.some((r) => r !== h));
+        if (alone.length) {
           issues.add(
-            keyPath(dev.path, 'hosts'),
-            `lists every member (${members.join(', ')}), so no node is left to run this device (a node cannot fence itself); split it into devices per node, or add run_on: naming a node that is not in hosts`,
+            dev.runOnWritten ? runOnPath : keyPath(dev.path, 'hosts'),
+            `no node other than ${alone.join(', ')} can run this device, and a node cannot fence itself (a hung node is exactly the one that cannot run it); add another node to run_on:`,
           );
           runOn = undefined;
         }

@@ -380,16 +380,14 @@ test('http-plug: api, url (http/https only), channel, credentials', () => {
   expectError(edit((c) => (dev(c, 1).timeout = '5')), 'fencing.devices[1].timeout', 'has no unit');
 });
 
-test('run_on: known nodes, never a host of the same device, and someone left to run it', () => {
-  expectError(edit((c) => (dev(c, 1).run_on = ['pi1', 'pi3'])), 'fencing.devices[1].run_on[1]', 'also in hosts', 'cannot fence itself');
+test('run_on: known nodes, and for every host another node to run it (a node never fences itself)', () => {
+  expectError(edit((c) => (dev(c, 1).run_on = ['pi3'])), 'fencing.devices[1].run_on', 'no node other than pi3', 'cannot fence itself');
   expectError(edit((c) => (dev(c, 2).run_on = ['pi9'])), 'fencing.devices[2].run_on[0]', 'no node named "pi9"');
   expectError(edit((c) => (dev(c, 2).run_on = [])), 'fencing.devices[2].run_on', 'is empty');
-  expectError(
-    edit((c) => (dev(c, 2).hosts = ['pi1', 'pi2', 'pi3'])),
-    'fencing.devices[2].hosts',
-    'lists every member (pi1, pi2, pi3)',
-    'add run_on:',
-  );
+  // One device for every member (a cluster-wide fence agent) runs on every node, never against itself.
+  const all = parseConfig(stringify(edit((c) => (dev(c, 2).hosts = ['pi1', 'pi2', 'pi3']))));
+  assert.deepEqual(all.errors, []);
+  assert.deepEqual(all.config!.fencing.devices[2].runOn, ['pi1', 'pi2', 'pi3']);
   // A witness may run a device for every member when named explicitly.
   assert.deepEqual(
     errorsOf(
