@@ -11,7 +11,7 @@ SIM_SEEDS ?= 3000
 SEEDS ?= 100000
 FROM ?= 1
 
-.PHONY: all deps apt-deps build binary typecheck unit sim sim-test lab test fuzz bench soak demo demo-down clean
+.PHONY: all deps apt-deps build binary typecheck unit sim sim-test lab test fuzz robustness bench soak demo demo-down clean
 
 all: build
 
@@ -38,7 +38,7 @@ binary: build apt-deps
 	node scripts/sea.mjs
 
 unit: deps apt-deps
-	$(NODE_TEST) test/unit/*.test.ts
+	$(NODE_TEST) test/unit/*.test.ts test/robustness/*.test.ts
 
 # The deterministic simulator: SIM_SEEDS seeded scenarios; a failure prints its replay command.
 sim-test: deps
@@ -58,6 +58,11 @@ test: deps apt-deps typecheck build binary unit sim-test lab
 FUZZ_RUNS ?= 20000
 fuzz: deps
 	FUZZ_RUNS=$(FUZZ_RUNS) node scripts/fuzz.mjs
+
+# docs/robustness.md, regenerated from the tests: each records the bad input it tried and what
+# it observed (test/robustness/). The lab part needs root; without it: node scripts/robustness.mjs --unit-only
+robustness: deps build binary apt-deps
+	node scripts/robustness.mjs
 
 bench: build apt-deps
 	node --import tsx bench/failover.ts

@@ -179,7 +179,7 @@ async function scenario(t: TestContext, opts: ClusterOptions, fn: (x: Ctx) => Pr
     const restarted = [...c.daemons].filter(([n, p]) => p.pid !== pids0.get(n)).map(([n]) => n);
     const intervals = Object.values(w.intervals()).reduce((a, xs) => a + xs.length, 0);
     const end =
-      `1.5 s later: ${holder} still the only VIP holder (${intervals} interval, unchanged), ${w.overlapMs()} ms with two holders; ` +
+      `End of scenario (1.5 s after the last attack): ${holder} still the only VIP holder (${intervals} interval, unchanged), ${w.overlapMs()} ms with two holders; ` +
       `${[...c.daemons.values()].filter((p) => p.running && pidAlive(p.pid)).length}/${c.daemons.size} daemons running` +
       (restarted.length ? ` (${restarted.join(', ')} restarted by the test, the others with the same pid); ` : ' with the same pids; ') +
       `all nodes online, quorate.`;
@@ -216,7 +216,7 @@ test('rogue node with the wrong key: 200 pps of well-formed forged packets for 3
     assert.deepEqual(stateOf(await c.statusJson('node1')), s0, 'node1 state unchanged');
     record(
       `Rogue node with the **wrong key**: ${pool.length} well-formed packets (right magic, version and cluster id; HMAC from another authkey) claiming sender id 2, each a "hostile" heartbeat (coordinator lease with term 1 000 000, VIP assigned to itself), 200 pps to node1`,
-      `${r.sent} sent in ${r.ms} ms → node1 rejected ${fmtDelta(d)}, no other reason; its term (${s0.term}), coordinator (${s0.coordinator}), node states and VIP holder (${s0.holder}) unchanged.`,
+      `${r.sent} sent in ${r.ms} ms → node1 rejected ${fmtDelta(d)}, no other reason; its term (${s0.term}), coordinator (${s0.coordinator?.name ?? 'none'}), node states and VIP holder (${s0.holder}) unchanged.`,
     );
   });
 });

@@ -9,7 +9,8 @@ import { requireLab, sleep } from './lab.ts';
 import { LabCluster, VIP } from './cluster.ts';
 import { code, recordRobustness } from '../robustness/record.ts';
 
-const lines = (text: string): string => text.trim().split('\n').map((l) => code(l.trim())).join('\n');
+/** Output lines as code spans, the lab's temporary directory written $DIR. */
+const lines = (text: string, dir: string): string => text.trim().split('\n').map((l) => code(l.trim().replaceAll(dir, '$DIR'))).join('\n');
 
 test('config reload: a broken file is refused with every error, the cluster runs on; a valid change waits for a restart', async (t) => {
   if (!(await requireLab(t))) return;
@@ -46,7 +47,7 @@ test('config reload: a broken file is refused with every error, the cluster runs
     recordRobustness({
       area: 'config-runtime',
       input: '`piha config reload` on node1 with a broken `piha.yaml`: `interface` misspelt `interfce`, `cidr_netmask: 40`',
-      observed: `refused, exit ${broken.code}; stderr:\n${lines(broken.stderr)}`,
+      observed: `refused, exit ${broken.code}; stderr:\n${lines(broken.stderr, c.dir)}`,
       test: t.name,
     });
     recordRobustness({
@@ -58,7 +59,7 @@ test('config reload: a broken file is refused with every error, the cluster runs
     recordRobustness({
       area: 'config-runtime',
       input: '`piha config reload` with a valid but different file (`migration_threshold: 2`)',
-      observed: `exit ${r.code}; stdout:\n${lines(r.stdout)}\n\`/status\` configPending: ${code(s.configPending)}; \`piha status\`: ${code(/NOTE: .*/.exec(text.stdout)![0])}`,
+      observed: `exit ${r.code}; stdout:\n${lines(r.stdout, c.dir)}\n\`/status\` configPending: ${lines(s.configPending, c.dir)}; \`piha status\`: ${lines(/NOTE: .*/.exec(text.stdout)![0], c.dir)}`,
       test: t.name,
     });
   } finally {

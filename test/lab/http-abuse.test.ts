@@ -107,7 +107,7 @@ async function scenario(t: TestContext, fn: (x: Ctx) => Promise<void>): Promise<
     for (const [n, p] of c.daemons) assert.ok(p.running, `daemon ${n} is not running`);
     const end =
       `${TARGET} RSS ${rss0.toFixed(1)} MiB before, peak ${rssMax.toFixed(1)} MiB during the scenario (+${(rssMax - rss0).toFixed(1)}); ` +
-      `afterwards ${TARGET} the same process (pid ${pid}), \`/healthz\` 200, cluster rejection counters unchanged (${rejectedTotal(m1)}), quorate, ` +
+      `1 s later ${TARGET} the same process (pid ${pid}), \`/healthz\` 200, cluster rejection counters unchanged (at ${rejectedTotal(m1)}), quorate, ` +
       `VIP holder ${holder} unchanged, ${w.overlapMs()} ms with two holders.`;
     for (const r of rows) recordRobustness({ area: 'status-port', input: r.input, observed: `${r.observed} ${end}`, test: t.name });
   } catch (e) {
@@ -303,15 +303,15 @@ test('unknown paths -> 404, POST/PUT/DELETE/PATCH/OPTIONS -> 405 (known route) o
     const allowLine = /^allow: .*$/im.exec(allow.stdout)![0].trim();
     record(
       `**Unknown paths**: ${got.filter((g) => /^GET \/[^.%]/.test(g.label) || g.label === 'GET /').map((g) => `\`${g.label.slice(4)}\``).join(', ')}`,
-      byStatus((l) => /^GET \/[^.%]/.test(l) || l === 'GET /'),
+      `${byStatus((l) => /^GET \/[^.%]/.test(l) || l === 'GET /')}.`,
     );
-    record('Path traversal and bad escapes: `/../../etc/passwd` (sent as is), `/%00`, `/%zz`', byStatus((l) => /^GET \/[.%]/.test(l)));
+    record('Path traversal and bad escapes: `/../../etc/passwd` (sent as is), `/%00`, `/%zz`', `${byStatus((l) => /^GET \/[.%]/.test(l))}.`);
     record(
       '**POST/PUT/DELETE/PATCH/OPTIONS** on `/status`, `/healthz`, `/metrics`',
       `${byStatus((l) => isMethod(l) && !l.endsWith('/nope'), false)}; \`DELETE /status\` answered with \`${allowLine}\`.`,
     );
-    record('The same methods on an unknown path (`/nope`)', byStatus((l) => isMethod(l) && l.endsWith('/nope'), false));
-    record('`HEAD /healthz`', byStatus((l) => l === 'HEAD /healthz'));
-    record('POST with a **2 MB body** (`bodyLimit` 1 KB) to `/status` and `/nope`', byStatus((l) => l.endsWith(' 2 MB')));
+    record('The same methods on an unknown path (`/nope`)', `${byStatus((l) => isMethod(l) && l.endsWith('/nope'), false)}.`);
+    record('`HEAD /healthz`', `${byStatus((l) => l === 'HEAD /healthz')}.`);
+    record('POST with a **2 MB body** (`bodyLimit` 1 KB; no `Expect: 100-continue`, the body follows at once) to `/status` and `/nope`', `${byStatus((l) => l.endsWith(' 2 MB'))}.`);
   });
 });

@@ -51,8 +51,8 @@ export const AREA_INFO: Record<Area, AreaInfo> = {
     lab: false,
     intro:
       '`parseConfig(text)` must never throw, must return either a config or a non-empty list of well-formed errors, and ' +
-      'a config it accepts must be sound (unique ids, names and addresses; quorum > half the votes). Runs: `FUZZ_RUNS` ' +
-      '(300 here; `make fuzz` uses 20 000).',
+      'a config it accepts must be sound (unique ids, names and addresses; quorum > half the votes). Property runs: ' +
+      '`FUZZ_RUNS` (default 300, as in `make test`; `make fuzz` uses 20 000); the counts are in the rows.',
   },
   'config-errors': {
     title: 'Invalid configurations, one mistake at a time',
@@ -162,7 +162,8 @@ export function orderRows<T extends StoredRow>(rows: T[]): T[] {
     .map((x) => x.r);
 }
 
-const testCell = (r: StoredRow): string => `${escapeCell(r.test)} (${code(r.file.replace(/^test\//, ''))})`;
+/** The test's name, and its file when the area's rows come from more than one file (else the heading names it). */
+const testCell = (r: StoredRow, withFile: boolean): string => escapeCell(r.test) + (withFile ? ` (${code(r.file.replace(/^test\//, ''))})` : '');
 const code = (s: string) => '`' + s.replace(/`/g, '') + '`';
 
 /** The tables: one section per area that has rows (or is a lab area whose rows are missing). */
@@ -180,7 +181,7 @@ export function renderTables(rows: StoredRow[], meta: Pick<RenderMeta, 'labMissi
       continue;
     }
     parts.push('| input tried | observed behaviour | test |', '|---|---|---|');
-    for (const r of mine) parts.push(`| ${escapeCell(r.input)} | ${escapeCell(r.observed)} | ${testCell(r)} |`);
+    for (const r of mine) parts.push(`| ${escapeCell(r.input)} | ${escapeCell(r.observed)} | ${testCell(r, files.length > 1)} |`);
     parts.push('');
   }
   return parts.join('\n');
@@ -201,12 +202,13 @@ export function renderFooter(rows: StoredRow[], meta: RenderMeta): string {
 }
 
 /**
- * The whole document: `template` with `<!-- tables -->` replaced by the tables and
- * `<!-- footer -->` by the footer (appended when the template lacks the marker).
+ * The whole document: `template` without its leading comment, `<!-- tables -->` replaced by
+ * the tables and `<!-- footer -->` by the footer (appended when the template lacks the marker).
  */
 export function renderRobustness(template: string, rows: StoredRow[], meta: RenderMeta): string {
   if (!template.includes('<!-- tables -->')) throw new Error('template has no <!-- tables --> marker');
-  let doc = template.replace('<!-- tables -->', () => renderTables(rows, meta).trimEnd());
+  // a comment at the very top is about the template itself
+  let doc = template.replace(/^<!--(?! (?:tables|footer) -->)[\s\S]*?-->\s*/, '').replace('<!-- tables -->', () => renderTables(rows, meta).trimEnd());
   const footer = renderFooter(rows, meta);
   doc = doc.includes('<!-- footer -->') ? doc.replace('<!-- footer -->', () => footer.trimEnd()) : `${doc.trimEnd()}\n\n${footer}`;
   return doc.replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';

@@ -377,7 +377,7 @@ describe('fuzz: parseConfig', () => {
           input: `Large or deeply nested YAML: ${name} (${text.length.toLocaleString('en')} characters)`,
           observed: r.config
             ? `accepted in ${ms.toFixed(1)} ms (${r.config.nodes.length} nodes)`
-            : `rejected in ${ms.toFixed(1)} ms with ${r.errors.length} error(s), the first: ${code(first.length > 160 ? `${first.slice(0, 160)}…` : first)}`,
+            : `rejected in ${ms.toFixed(1)} ms with ${r.errors.length === 1 ? 'one error' : `${r.errors.length} errors, the first`}: ${code(first.length > 120 ? `${first.slice(0, 120)}…` : first)}`,
           test: name,
         });
       });
