@@ -125,6 +125,7 @@ test('relay fencing: a hung holder is powered off by its relay, then the VIP mov
 
 test('watchdog only: a hung holder loses its VIP only after the watchdog deadline; never two holders', async (t) => {
   await withFencing(t, { watchdog: true, watchdogSec: 2 }, async (c, hw, w, p) => {
+    hw.bootMs = 20_000; // a Pi takes about that long to boot again (and must not win the VIP back here)
     const h = w.holders()[0];
     const other = c.lab.nodes.find((n) => n.name !== h)!.name;
     const s0 = await c.statusJson(other);

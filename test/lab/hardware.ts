@@ -34,6 +34,8 @@ export class LabHardware {
   private watchdogs = false;
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
+  private stopped = false;
+  private readonly boots = new Set<NodeJS.Timeout>();
   bootMs = 1000;
 
   constructor(readonly c: LabCluster) {
@@ -85,7 +87,7 @@ export class LabHardware {
   }
 
   private async poll(): Promise<void> {
-    if (this.busy) return;
+    if (this.busy || this.stopped) return;
     this.busy = true;
     try {
       for (const r of this.relays) {
@@ -101,7 +103,11 @@ export class LabHardware {
           const st = readSimWatchdog(this.watchdogFile(n.name));
           if (simWatchdogFired(st, monotonicNow())) {
             await this.powerOff(n.name, 'watchdog-reset');
-            setTimeout(() => void this.powerOn(n.name), this.bootMs);
+            const t = setTimeout(() => {
+              this.boots.delete(t);
+              if (!this.stopped) void this.powerOn(n.name);
+            }, this.bootMs);
+            this.boots.add(t);
           }
         }
       }
@@ -161,6 +167,8 @@ export class LabHardware {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.boots) clearTimeout(t);
     if (this.timer) clearInterval(this.timer);
     while (this.busy) await sleep(5);
   }
