@@ -1,7 +1,7 @@
 // make soak: an idle cluster under packet loss must not fail over by itself.
 // Default: profile fast, 5 % loss on every node's input, 5 minutes (issue 4's fast-profile
 // target). Env: PROFILE, LOSS (percent), MINUTES. Appends the result to docs/benchmarks.md.
-import { appendFileSync } from 'node:fs';
+import { writeFileSync, appendFileSync } from 'node:fs';
 import { LabCluster, VIP } from '../test/lab/cluster.ts';
 import { now, sleep } from '../test/lab/lab.ts';
 
@@ -27,6 +27,8 @@ try {
   const outage = Object.values(iv).flat().some(([, end]) => end !== null && end > t0);
   result = `\n## Soak: profile ${profile}, ${loss} % loss on every node, ${minutes} min idle (${new Date().toISOString()})\n\nVIP holder changes during the soak: ${moves} (holder before: ${h}, after: ${stillHolder}); holder lost the VIP: ${outage ? 'yes' : 'no'}; two holders: ${Math.round(w.overlapMs())} ms.\n`;
   console.log(result);
+  // Kept in its own file (make bench includes it) and appended to the current table.
+  writeFileSync('bench/soak.md', result.trimStart());
   appendFileSync('docs/benchmarks.md', result);
   if (moves || outage || w.overlapMs() > 0) process.exitCode = 1;
 } finally {

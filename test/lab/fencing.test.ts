@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { requireLab, now, sleep } from './lab.ts';
 import { LabCluster, VIP } from './cluster.ts';
-import { BUTTON_LINE, LED_LINE, LabHardware, RELAY_LINE } from './hardware.ts';
-import { writeSimLine } from '../../src/devices/gpio-sim.ts';
+import { LabHardware, relayRingYaml, ringRelays, setUpHardware } from './hardware.ts';
 
 const holderOf = (body: unknown) => {
   try {
@@ -28,14 +27,8 @@ interface Setup {
   relays?: [driver: string, target: string][];
 }
 
-const RELAY_RING = (): string =>
-  [
-    ['node1', 'node2'],
-    ['node2', 'node3'],
-    ['node3', 'node1'],
-  ]
-    .map(([target, driver]) => `    - { name: relay-${target}, type: gpio-relay, hosts: [${target}], driver: ${driver}, line: ${RELAY_LINE}, active_low: false, timeout: 2s }`)
-    .join('\n');
+const NODES = ['node1', 'node2', 'node3'];
+const RELAY_RING = (): string => relayRingYaml(NODES);
 
 async function withFencing(
   t: { skip(m?: string): void; diagnostic(m: string): void },
@@ -48,26 +41,12 @@ async function withFencing(
   const w = c.lab.watchAddress(VIP);
   let p: any;
   try {
-    hw.writeNodeConfigs(
-      (node) => `fencing:
-  action: reboot
-  off_time: 1s
-  retry_interval: 1s
-  watchdog:
-    enabled: ${setup.watchdog ? 'true' : 'false'}
-    device: sim:${hw.watchdogFile(node)}
-    timeout: ${setup.watchdogSec ?? 2}s
-${setup.devices ? `  devices:\n${setup.devices(c, hw)}\n` : ''}hardware:
-  gpio: sim
-  gpio_sim_dir: ${hw.gpioDir(node)}
-  led: { line: ${LED_LINE} }
-  button: { line: ${BUTTON_LINE}, active_low: true }
-`,
-    );
-    for (const n of c.lab.nodes) await writeSimLine(hw.gpioDir(n.name), { line: BUTTON_LINE }, 1); // released
-    for (const [driver, target] of setup.relays ?? []) hw.relay(driver, target);
-    if (setup.watchdog) hw.enableWatchdogs();
-    hw.run();
+    await setUpHardware(hw, {
+      watchdog: setup.watchdog,
+      watchdogSec: setup.watchdogSec,
+      ...(setup.devices ? { devices: setup.devices(c, hw) } : {}),
+      relays: setup.relays,
+    });
     await w.ready;
     hw.startAll();
     await c.waitForHolder(w, 20_000);
@@ -99,7 +78,7 @@ async function takeover(p: any, t0: number, old: string, timeoutMs = 15_000): Pr
 test('relay fencing: a hung holder is powered off by its relay, then the VIP moves; never two holders', async (t) => {
   await withFencing(
     t,
-    { devices: RELAY_RING, relays: [['node2', 'node1'], ['node3', 'node2'], ['node1', 'node3']] },
+    { devices: RELAY_RING, relays: ringRelays(NODES) },
     async (c, hw, w, p) => {
       const h = w.holders()[0];
       const t0 = now();

@@ -173,3 +173,53 @@ export class LabHardware {
     while (this.busy) await sleep(5);
   }
 }
+
+export interface FencingLabOptions {
+  watchdog?: boolean;
+  watchdogSec?: number;
+  /** YAML list items under fencing.devices (indented 4 spaces); omitted = none. */
+  devices?: string;
+  offTime?: string;
+}
+
+/** The relay ring of hardware/README.md on the lab's node1..3: nodeN's relay is driven by nodeN+1. */
+export function relayRingYaml(nodes: string[]): string {
+  return nodes
+    .map((target, i) => {
+      const driver = nodes[(i + 1) % nodes.length];
+      return `    - { name: relay-${target}, type: gpio-relay, hosts: [${target}], driver: ${driver}, line: ${RELAY_LINE}, active_low: false, timeout: 2s }`;
+    })
+    .join('\n');
+}
+
+/** The fencing: and hardware: sections of one lab node's config file. */
+export function fencingYaml(hw: LabHardware, node: string, o: FencingLabOptions): string {
+  return `fencing:
+  action: reboot
+  off_time: ${o.offTime ?? '1s'}
+  retry_interval: 1s
+  watchdog:
+    enabled: ${o.watchdog ? 'true' : 'false'}
+    device: sim:${hw.watchdogFile(node)}
+    timeout: ${o.watchdogSec ?? 2}s
+${o.devices ? `  devices:\n${o.devices}\n` : ''}hardware:
+  gpio: sim
+  gpio_sim_dir: ${hw.gpioDir(node)}
+  led: { line: ${LED_LINE} }
+  button: { line: ${BUTTON_LINE}, active_low: true }
+`;
+}
+
+/** Per-node configs, released buttons, relays of the ring (when devices use it), watchdogs. */
+export async function setUpHardware(hw: LabHardware, o: FencingLabOptions & { relays?: [driver: string, target: string][] }): Promise<void> {
+  hw.writeNodeConfigs((node) => fencingYaml(hw, node, o));
+  for (const n of hw.c.lab.nodes) await writeSimLine(hw.gpioDir(n.name), { line: BUTTON_LINE }, 1);
+  for (const [driver, target] of o.relays ?? []) hw.relay(driver, target);
+  if (o.watchdog) hw.enableWatchdogs();
+  hw.run();
+}
+
+/** The relay pairs of relayRingYaml: [driver, target]. */
+export function ringRelays(nodes: string[]): [string, string][] {
+  return nodes.map((target, i) => [nodes[(i + 1) % nodes.length], target]);
+}
