@@ -48,6 +48,8 @@ function readResource(issues: Issues, raw: unknown, path: string): ResourceDraft
   };
   const stickiness = s.int('resource_stickiness', { example: 'resource_stickiness: 100' });
   if (stickiness !== undefined) r.stickiness = stickiness;
+  const role = s.oneOf('target_role', ['started', 'stopped'] as const, { example: 'target_role: stopped', what: 'target role' });
+  if (role === 'stopped') r.targetRole = 'stopped';
   return r;
 }
 

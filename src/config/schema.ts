@@ -2,7 +2,7 @@
 // Unknown keys are errors (not ignored) because a misspelt key would otherwise silently
 // fall back to a default, e.g. a mistyped node_timeout leaving a 1 s timeout on Wi-Fi.
 
-export const TOP_KEYS = ['cluster', 'nodes', 'quorum', 'defaults', 'resources', 'fencing', 'hardware'] as const;
+export const TOP_KEYS = ['cluster', 'nodes', 'quorum', 'defaults', 'resources', 'fencing', 'hardware', 'hooks'] as const;
 
 export const CLUSTER_KEYS = [
   'name', 'authkey', 'interface', 'port', 'profile', 'heartbeat_interval', 'node_timeout',
@@ -18,7 +18,7 @@ export const DEFAULTS_KEYS = ['resource_stickiness'] as const;
 
 export const RESOURCE_KEYS = [
   'name', 'type', 'ip', 'cidr_netmask', 'monitor_interval', 'migration_threshold',
-  'failure_timeout', 'prefers', 'resource_stickiness', 'checks',
+  'failure_timeout', 'prefers', 'resource_stickiness', 'checks', 'target_role',
 ] as const;
 export const RESOURCE_TYPES = ['vip'] as const;
 
@@ -47,6 +47,10 @@ export const FENCE_DEVICE_TYPE_KEYS: Record<FenceDeviceType, readonly string[]> 
 export const HTTP_PLUG_APIS = ['shelly-gen1', 'shelly-gen2', 'tasmota'] as const;
 
 export const HARDWARE_KEYS = ['gpio', 'gpio_sim_dir', 'led', 'button'] as const;
+
+/** hooks: (config/hooks.ts): one command per event, and their time limit. */
+export const HOOK_NAMES = ['on_acquire', 'on_release', 'on_quorum_lost', 'on_quorum_regained', 'on_fence'] as const;
+export const HOOKS_KEYS = [...HOOK_NAMES, 'timeout'] as const;
 export const GPIO_BACKENDS = ['chardev', 'sysfs', 'sim'] as const;
 export const LED_KEYS = ['line', 'chip', 'active_low'] as const;
 export const BUTTON_KEYS = ['line', 'chip', 'active_low', 'long_press'] as const;

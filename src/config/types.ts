@@ -33,6 +33,8 @@ export interface ResourceConfig {
   prefers: Record<string, number>; // node name -> location score
   stickiness?: number; // overrides defaults.resource_stickiness
   checks: HealthCheckConfig[];
+  /** pcs meta target-role: 'stopped' keeps the resource configured but running nowhere. */
+  targetRole?: 'started' | 'stopped';
 }
 
 export interface TimingConfig {
@@ -74,6 +76,15 @@ export interface PihaConfig {
   resources: ResourceConfig[];
   fencing: FencingConfig;
   hardware: HardwareConfig;
+  /** Node-local notify hooks (config/hooks.ts); not part of the configuration digest. */
+  hooks: HooksConfig;
+}
+
+/** hooks: one command (argv, absolute program path) per event; see src/daemon/hooks.ts. */
+export type HookName = 'on_acquire' | 'on_release' | 'on_quorum_lost' | 'on_quorum_regained' | 'on_fence';
+export interface HooksConfig {
+  timeoutMs: number;
+  commands: Partial<Record<HookName, string[]>>;
 }
 
 // ---------------------------------------------------------------- fencing: and hardware:

@@ -48,7 +48,7 @@ interface HistoryEntry {
 const HISTORY_MAX = 50;
 
 export class FenceBook {
-  readonly stonithEnabled: boolean;
+  stonithEnabled: boolean;
   readonly watchdog: boolean;
   /** target id -> ids of the nodes that may run a device covering it, in config order. */
   readonly executors = new Map<number, number[]>();
@@ -83,6 +83,11 @@ export class FenceBook {
     this.stonithEnabled = cfg.stonithEnabled && this.executors.size > 0;
     this.watchdog = cfg.watchdog.enabled;
     this.retryIntervalMs = cfg.retryIntervalMs;
+  }
+
+  /** pcs property stonith-enabled, from the replicated cluster configuration. */
+  setStonith(enabled: boolean): void {
+    this.stonithEnabled = enabled && this.executors.size > 0;
   }
 
   covers(node: number): boolean {

@@ -32,6 +32,8 @@ import { FailCounts } from './failures.ts';
 import { place, type PlacementInput } from './placement.ts';
 import { Rng } from './rng.ts';
 import { FenceBook, watchdogWaitMs, type FenceAttempt } from './fencing.ts';
+import { ConfigReplica, type ReplicaCtx } from './replica.ts';
+import { docFromConfig, type ClusterDoc } from '../config/cluster-doc.ts';
 
 export interface CoreOptions {
   config: PihaConfig;
@@ -85,6 +87,10 @@ export class Core {
   private readonly startedAt: number;
   private readonly configDigest: string | undefined;
   private readonly fence: FenceBook;
+  private readonly replica: ConfigReplica;
+  /** The cluster configuration in force (resources, defaults, properties): replicated. */
+  private doc: ClusterDoc;
+  private bootOut: Effect[] = [];
 
   private round = 0;
   private lastHbAt = -Infinity;
@@ -144,8 +150,25 @@ export class Core {
       this.attrs.merge(o.persisted.attrs);
       this.attrs.lamport = Math.max(this.attrs.lamport, o.persisted.lamport);
     }
-    for (const r of o.config.resources) this.res.set(r.name, { cfg: r, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: false });
-    for (const r of o.config.resources) {
+    this.replica = new ConfigReplica(
+      o.self,
+      o.config.nodes,
+      this.votes,
+      {
+        send: (to, msg) => this.send(to, msg),
+        peers: () => [...this.peers.keys()],
+        reply: (id, ok, message) => this.out.push({ kind: 'reply', id, ok, message }),
+        persist: () => this.persist(),
+        apply: (doc) => this.applyDoc(doc),
+        log: (level, event, fields) => this.log(level, event, fields),
+      },
+      docFromConfig(o.config),
+      o.persisted?.config,
+    );
+    this.doc = this.replica.applied.doc;
+    this.fence.setStonith(this.doc.properties.stonithEnabled);
+    for (const r of this.doc.resources) this.res.set(r.name, { cfg: r, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: false });
+    for (const r of this.doc.resources) {
       const g = this.attrs.get(cleanupKey(r.name));
       if (typeof g === 'number') this.cleanupsApplied.set(r.name, g);
     }
@@ -153,12 +176,15 @@ export class Core {
     this.configDigest = o.configDigest;
     this.lastStepAt = o.now;
     this.campaignAt = o.now + this.timing.nodeTimeoutMs + this.rank() * this.timing.heartbeatMs;
+    this.bootOut = this.out;
+    this.out = [];
   }
 
   /** Effects to run at start, before any step: a VIP left by a previous run is not ours. */
   startEffects(): Effect[] {
-    const out: Effect[] = [];
-    for (const r of this.res.values()) out.push({ kind: 'release', resource: r.cfg.name, reason: 'start-up: not holding a lease yet' });
+    const out: Effect[] = [...this.bootOut, { kind: 'resources', resources: [...this.res.values()].map((r) => r.cfg) }];
+    this.bootOut = [];
+    for (const r of this.res.values()) out.push({ kind: 'release', resource: r.cfg.name, ip: r.cfg.ip, cidr: r.cfg.cidrNetmask, reason: 'start-up: not holding a lease yet' });
     out.push(this.logEffect('info', 'node_started', { incarnation: this.inc, quietMs: this.granter.quietUntil - this.startedAt }));
     return out;
   }
@@ -239,6 +265,16 @@ export class Core {
         return this.onFenceRequest(msg, now);
       case 'fres':
         return this.onFenceResult(msg, now);
+      case 'cdoc':
+        return this.replica.onDoc(msg, this.replicaCtx(now));
+      case 'cack':
+        return this.replica.onAck(msg, this.replicaCtx(now));
+      case 'cpull':
+        return this.replica.onPull(msg);
+      case 'creq':
+        return this.replica.onRequest(msg, this.replicaCtx(now));
+      case 'cres':
+        return this.replica.onResult(msg);
     }
   }
 
@@ -258,6 +294,7 @@ export class Core {
     if (!wasOnline) this.log('info', 'node_up', { node: this.nameOf(hb.from) });
     if (hb.fenced) for (const [id, inc] of Object.entries(hb.fenced)) this.applyFenced(Number(id), inc, now);
     p.unfenced = new Map(Object.entries(hb.unfenced ?? {}).map(([id, inc]) => [Number(id), inc]));
+    this.replica.onHeartbeat(hb, this.replicaCtx(now));
     if (hb.seq !== undefined) {
       const wanted = new Set<LeaseKey>([...(hb.req?.keys ?? []), ...hb.holds.map(resourceKey)]);
       this.granter.disown(hb.from, hb.inc, hb.seq, wanted);
@@ -358,6 +395,11 @@ export class Core {
     const reply = (ok: boolean, message: string): void => {
       this.out.push({ kind: 'reply', id, ok, message });
     };
+    if (cmd.op === 'config') {
+      this.replica.command(id, cmd.change, this.replicaCtx(now));
+      this.urgent = true;
+      return;
+    }
     if (!this.quorate(now)) return reply(false, 'this node is not in a partition with quorum: cluster-wide changes need quorum');
     const node = 'node' in cmd ? this.byName.get(cmd.node) : undefined;
     if ('node' in cmd && !node) return reply(false, `unknown node "${cmd.node}" (nodes: ${[...this.byName.keys()].join(', ')})`);
@@ -400,7 +442,7 @@ export class Core {
     const keys: LeaseKey[] = [];
     for (const r of this.res.values()) {
       if (r.state !== 'idle') {
-        if (r.state === 'held') this.out.push({ kind: 'release', resource: r.cfg.name, reason: 'shutdown' });
+        if (r.state === 'held') this.out.push({ kind: 'release', resource: r.cfg.name, ip: r.cfg.ip, cidr: r.cfg.cidrNetmask, reason: 'shutdown' });
         r.state = 'idle';
         keys.push(resourceKey(r.cfg.name));
       }
@@ -415,6 +457,44 @@ export class Core {
     }
     this.log('info', 'shutdown', { released: keys });
     void now;
+  }
+
+  // ---------------------------------------------------------------- cluster configuration (core/replica.ts)
+
+  private replicaCtx(now: number): ReplicaCtx {
+    const coordLive = this.iAmCoord || (this.coord !== null && this.isOnline(this.coord.id, now));
+    return {
+      now,
+      iAmCoord: this.iAmCoord,
+      coordTerm: this.campaignTerm,
+      knownTerm: Math.max(this.term, this.granter.coordTerm),
+      coordinator: coordLive && this.coord ? this.coord.id : null,
+      quorate: this.quorate(now),
+      heartbeatMs: this.timing.heartbeatMs,
+    };
+  }
+
+  /** A committed cluster configuration takes effect: resources added, changed, removed. */
+  private applyDoc(doc: ClusterDoc): void {
+    const now = this.lastStepAt;
+    const next = new Map(doc.resources.map((r) => [r.name, r]));
+    for (const [name, r] of this.res) {
+      const cfg = next.get(name);
+      if (cfg && cfg.ip === r.cfg.ip && cfg.cidrNetmask === r.cfg.cidrNetmask) {
+        r.cfg = cfg; // same address: new scores, thresholds, checks apply in place
+        continue;
+      }
+      // Deleted, or its address changed: the old address goes first.
+      if (r.state !== 'idle') this.releaseResource(r, now, cfg ? `its address changed to ${cfg.ip}/${cfg.cidrNetmask}` : 'deleted from the cluster configuration');
+      this.res.delete(name);
+    }
+    for (const cfg of doc.resources) {
+      if (!this.res.has(cfg.name)) this.res.set(cfg.name, { cfg, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: false });
+    }
+    this.doc = doc;
+    this.fence.setStonith(doc.properties.stonithEnabled);
+    this.out.push({ kind: 'resources', resources: doc.resources });
+    this.urgent = true;
   }
 
   // ---------------------------------------------------------------- fencing (core/fencing.ts)
@@ -635,6 +715,7 @@ export class Core {
     this.followAssignment(now);
     this.runFencing(now);
     this.maybeCampaign(now);
+    this.replica.tick(this.replicaCtx(now));
     const retryDue =
       (this.campaigning && this.coordRetryAt > 0 && now >= this.coordRetryAt) ||
       [...this.res.values()].some((r) => r.state === 'acquiring' && r.retryAt > 0 && now >= r.retryAt);
@@ -758,6 +839,7 @@ export class Core {
       ...(this.configDigest ? { cfg: this.configDigest } : {}),
       seq: this.round,
       ...this.fenceGossip(now),
+      ...this.replica.hbFields(this.replicaCtx(now)),
     };
     for (const id of this.peers.keys()) this.send(id, hb);
   }
@@ -793,7 +875,7 @@ export class Core {
       } else if (this.timing.kernelLifetime && now - r.lastRefresh >= this.timing.refreshEveryMs) {
         const k = kernelLifetime(this.timing, end, now);
         if (k) {
-          this.out.push({ kind: 'refresh', resource: r.cfg.name, validLftSec: k.validLftSec, notAfter: k.notAfter });
+          this.out.push({ kind: 'refresh', resource: r.cfg.name, ip: r.cfg.ip, cidr: r.cfg.cidrNetmask, validLftSec: k.validLftSec, notAfter: k.notAfter });
           r.lastRefresh = now;
         }
       }
@@ -823,7 +905,7 @@ export class Core {
       validLftSec = k.validLftSec;
       notAfter = k.notAfter;
     }
-    this.out.push({ kind: 'acquire', resource: r.cfg.name, validLftSec, notAfter, term: this.assignment.term });
+    this.out.push({ kind: 'acquire', resource: r.cfg.name, ip: r.cfg.ip, cidr: r.cfg.cidrNetmask, validLftSec, notAfter, term: this.assignment.term });
     r.lastRefresh = now;
     this.log('info', 'vip_acquired', { resource: r.cfg.name, ip: r.cfg.ip, why, term: this.assignment.term, leaseMs: Math.round(leaseEnd - now) });
     return true;
@@ -838,7 +920,7 @@ export class Core {
     const round = ++this.round;
     this.tracker.drop(key, round);
     // Order matters: the address is gone before the peers learn they may take it.
-    if (wasHeld) this.out.push({ kind: 'release', resource: r.cfg.name, reason });
+    if (wasHeld) this.out.push({ kind: 'release', resource: r.cfg.name, ip: r.cfg.ip, cidr: r.cfg.cidrNetmask, reason });
     for (const id of this.peers.keys()) this.send(id, { t: 'rel', from: this.self.id, inc: this.inc, round, keys: [key] });
     this.granter.release(this.self.id, this.inc, round, [key], now, 0);
     if (wasHeld) this.log('warn', 'vip_released', { resource: r.cfg.name, ip: r.cfg.ip, reason });
@@ -895,9 +977,9 @@ export class Core {
       holders,
       moves,
       banned,
-      defaultStickiness: this.cfg.defaults.resourceStickiness,
+      defaultStickiness: this.doc.defaults.resourceStickiness,
     };
-    const placed = place(this.cfg.resources, input);
+    const placed = place(this.doc.resources, input);
     const map: Record<string, number> = {};
     for (const [name, id] of placed) {
       map[name] = id;
@@ -953,7 +1035,9 @@ export class Core {
   }
 
   private persist(): void {
-    this.out.push({ kind: 'persist', state: { attrs: { ...this.attrs.entries }, lamport: this.attrs.lamport } });
+    // Called while the replica is being built (it may persist at once): it then has no state yet.
+    const config = this.replica ? this.replica.persisted() : undefined;
+    this.out.push({ kind: 'persist', state: { attrs: { ...this.attrs.entries }, lamport: this.attrs.lamport, ...(config ? { config } : {}) } });
   }
 
   private failMap(now: number): Record<string, number> {
@@ -1088,6 +1172,14 @@ export class Core {
       configMismatch: [...this.peers]
         .filter(([id, p]) => this.isOnline(id, now) && this.configDigest && p.cfg && p.cfg !== this.configDigest)
         .map(([id]) => this.nameOf(id)),
+      config: {
+        epoch: this.replica.applied.ver.epoch,
+        term: this.replica.applied.ver.term,
+        acceptedEpoch: this.replica.accepted.ver.epoch,
+        digest: this.replica.digest(),
+        source: this.replica.source,
+        coordinatorReady: this.iAmCoord && this.replica.ready,
+      },
       fencing: {
         modes: ['lease', ...(this.fence.watchdog ? (['watchdog'] as const) : []), ...(this.fence.stonithEnabled ? (['device'] as const) : [])],
         stonithEnabled: this.fence.stonithEnabled,

@@ -20,6 +20,7 @@ export interface PlacementInput {
 }
 
 export function eligible(r: ResourceConfig, n: NodeConfig, p: PlacementInput, honourBans = true): boolean {
+  if (r.targetRole === 'stopped') return false; // pcs resource disable: configured, run nowhere
   if (n.role !== 'member') return false;
   if (!p.online.has(n.id) || p.standby.has(n.id)) return false;
   if (honourBans && p.banned.get(r.name)?.has(n.id)) return false;

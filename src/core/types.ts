@@ -38,6 +38,10 @@ export interface Heartbeat {
   req?: { round: number; keys: LeaseKey[]; coordTerm?: number };
   /** Digest of the sender's cluster configuration: nodes with another one are reported. */
   cfg?: string;
+  /** Cluster configuration: [accepted epoch, accepted term, applied epoch, applied term]. */
+  cv?: number[];
+  /** Only from a ready coordinator: the committed configuration version [epoch, term]. */
+  cc?: number[];
   /** Node id -> highest incarnation of it known to be powered off (fencing; merged by max). */
   fenced?: Record<string, number>;
   /** Node id -> incarnation: silent nodes this sender's granter still owes a VIP promise to,
@@ -96,7 +100,53 @@ export interface FenceResultMsg {
   detail: string;
 }
 
-export type Message = Heartbeat | LeaseReply | ReleaseMsg | LeaveMsg | FenceRequest | FenceResultMsg;
+/** Cluster configuration document: a proposal (commit false) or a committed one (catch-up). */
+export interface CfgDoc {
+  t: 'cdoc';
+  from: number;
+  /** Coordinator term of the sender's coordinator (stale coordinators are ignored). */
+  cterm: number;
+  epoch: number;
+  dterm: number;
+  /** The document, JSON in the file's shape (config/cluster-doc.ts); validated on arrival. */
+  doc: string;
+  commit: boolean;
+}
+
+export interface CfgAck {
+  t: 'cack';
+  from: number;
+  epoch: number;
+  dterm: number;
+}
+
+/** A new coordinator asks for the newest accepted document a node reported. */
+export interface CfgPull {
+  t: 'cpull';
+  from: number;
+  to: number;
+  cterm: number;
+}
+
+/** A configuration change, forwarded to the coordinator (`change` is config/cluster-doc ConfigChange JSON). */
+export interface CfgRequest {
+  t: 'creq';
+  from: number;
+  to: number;
+  id: number;
+  change: string;
+}
+
+export interface CfgResult {
+  t: 'cres';
+  from: number;
+  to: number;
+  id: number;
+  ok: boolean;
+  message: string;
+}
+
+export type Message = Heartbeat | LeaseReply | ReleaseMsg | LeaveMsg | FenceRequest | FenceResultMsg | CfgDoc | CfgAck | CfgPull | CfgRequest | CfgResult;
 
 export type Command =
   | { op: 'standby'; node: string; on: boolean }
@@ -106,7 +156,9 @@ export type Command =
   /** `piha stonith fence NODE`: power-fence it now (the reply waits for the outcome). */
   | { op: 'fence'; node: string }
   /** `piha stonith confirm NODE` (pcs stonith confirm): the user swears NODE is off. */
-  | { op: 'fence-confirm'; node: string };
+  | { op: 'fence-confirm'; node: string }
+  /** A cluster configuration change (config/cluster-doc.ts ConfigChange as JSON); replied once committed. */
+  | { op: 'config'; change: string };
 
 export type Input =
   | { kind: 'tick' }
@@ -121,6 +173,8 @@ export type Input =
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+import type { ResourceConfig } from '../config/types.ts';
+
 export type Effect =
   | { kind: 'send'; to: number; msg: Message }
   /**
@@ -129,11 +183,14 @@ export type Effect =
    * if its monotonic clock is already past `notAfter`: a stalled driver must not hand the
    * kernel a lifetime computed before the stall.
    */
-  | { kind: 'acquire'; resource: string; validLftSec: number | null; notAfter: number; term: number }
+  | { kind: 'acquire'; resource: string; ip: string; cidr: number; validLftSec: number | null; notAfter: number; term: number }
   /** Extend the kernel lifetime of a VIP this node holds; same `notAfter` rule. */
-  | { kind: 'refresh'; resource: string; validLftSec: number; notAfter: number }
+  | { kind: 'refresh'; resource: string; ip: string; cidr: number; validLftSec: number; notAfter: number }
   /** Remove the VIP. The driver completes it before executing any later effect. */
-  | { kind: 'release'; resource: string; reason: string }
+  | { kind: 'release'; resource: string; ip: string; cidr: number; reason: string }
+  /** The configured resources changed (at start, and when a cluster configuration is applied):
+   *  the driver (re)starts monitors and health checks for exactly these. */
+  | { kind: 'resources'; resources: ResourceConfig[] }
   | { kind: 'log'; level: LogLevel; event: string; fields: Record<string, unknown> }
   | { kind: 'reply'; id: number; ok: boolean; message: string }
   /**
@@ -148,6 +205,14 @@ export type Effect =
 export interface PersistedState {
   attrs: Record<string, AttrEntry>;
   lamport: number;
+  /** The replicated cluster configuration: the newest committed (applied) and accepted documents. */
+  config?: { applied: PersistedDoc; accepted: PersistedDoc };
+}
+
+export interface PersistedDoc {
+  epoch: number;
+  term: number;
+  doc: string;
 }
 
 export type NodeState = 'online' | 'offline' | 'standby';
@@ -184,6 +249,8 @@ export interface CoreStatus {
   /** Online nodes whose configuration digest differs from this node's. */
   configMismatch?: string[];
   fencing: FencingStatus;
+  /** The replicated cluster configuration in force on this node. */
+  config: { epoch: number; term: number; acceptedEpoch: number; digest: string; source: 'file' | 'cluster'; coordinatorReady: boolean };
 }
 
 /** How a lost VIP holder is made harmless, and what fencing is doing (piha stonith ...). */

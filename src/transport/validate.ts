@@ -6,7 +6,7 @@
 // readable. The table is typed against src/core/types.ts, so adding a field to a Message
 // without updating the table is a compile error here, not a silent 'malformed' at runtime.
 
-import type { AttrEntry, FenceRequest, FenceResultMsg, Heartbeat, LeaseReply, LeaveMsg, Message, ReleaseMsg } from '../core/types.ts';
+import type { AttrEntry, CfgAck, CfgDoc, CfgPull, CfgRequest, CfgResult, FenceRequest, FenceResultMsg, Heartbeat, LeaseReply, LeaveMsg, Message, ReleaseMsg } from '../core/types.ts';
 
 export const LIMITS = {
   /** Entries of any array or record (matches the core's MAX_ATTRS). */
@@ -21,6 +21,10 @@ export const LIMITS = {
   maxAttrValue: 256,
   /** Fence outcome text (device and error), shown in status. */
   maxFenceDetail: 512,
+  /** A cluster configuration document or change (JSON text; it must fit the datagram anyway). */
+  maxConfigText: 7000,
+  /** A configuration change's answer (validation errors, listed). */
+  maxConfigMessage: 4000,
 } as const;
 
 /** Returns a description of the first problem found, or null when the value is fine. */
@@ -77,6 +81,16 @@ const arrayOf = (item: Check): Check => (v, p) => {
   if (!Array.isArray(v)) return `${p}: expected an array`;
   if (v.length > LIMITS.maxEntries) return `${p}: more than ${LIMITS.maxEntries} entries`;
   for (let i = 0; i < v.length; i++) {
+    const err = item(v[i], `${p}[${i}]`);
+    if (err) return err;
+  }
+  return null;
+};
+
+/** An array of exactly n items. */
+const tupleOf = (n: number, item: Check): Check => (v, p) => {
+  if (!Array.isArray(v) || v.length !== n) return `${p}: expected an array of ${n} items`;
+  for (let i = 0; i < n; i++) {
     const err = item(v[i], `${p}[${i}]`);
     if (err) return err;
   }
@@ -156,6 +170,8 @@ const SHAPES: { [T in Message['t']]: Check } = {
       seq: uint,
       fenced: recordOf(nodeIdKey, uint),
       unfenced: recordOf(nodeIdKey, uint),
+      cv: tupleOf(4, uint),
+      cc: tupleOf(2, uint),
     },
   ),
   grant: shape<LeaseReply>(
@@ -180,6 +196,14 @@ const SHAPES: { [T in Message['t']]: Check } = {
     { t: literal('fence'), from: nodeId, to: nodeId, target: nodeId, inc: uint, attempt: uint },
     {},
   ),
+  cdoc: shape<CfgDoc>(
+    { t: literal('cdoc'), from: nodeId, cterm: uint, epoch: uint, dterm: uint, doc: str(2, LIMITS.maxConfigText), commit: bool },
+    {},
+  ),
+  cack: shape<CfgAck>({ t: literal('cack'), from: nodeId, epoch: uint, dterm: uint }, {}),
+  cpull: shape<CfgPull>({ t: literal('cpull'), from: nodeId, to: nodeId, cterm: uint }, {}),
+  creq: shape<CfgRequest>({ t: literal('creq'), from: nodeId, to: nodeId, id: uint, change: str(2, LIMITS.maxConfigText) }, {}),
+  cres: shape<CfgResult>({ t: literal('cres'), from: nodeId, to: nodeId, id: uint, ok: bool, message: str(0, LIMITS.maxConfigMessage) }, {}),
   fres: shape<FenceResultMsg>(
     {
       t: literal('fres'),

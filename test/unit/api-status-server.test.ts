@@ -35,6 +35,7 @@ const core: CoreStatus = {
   attrs: {},
   distrustingSelf: false,
   fencing: { modes: ['lease'], stonithEnabled: false, watchdogWaitMs: 0, covered: [], pending: [], blocking: [], history: [] },
+  config: { epoch: 3, term: 4, acceptedEpoch: 3, digest: 'abc', source: 'cluster', coordinatorReady: true },
 };
 
 const status: DaemonStatusInput = toDaemonStatus(core, {
@@ -137,7 +138,7 @@ test('GET /metrics is Prometheus text that parses line by line', async () => {
 });
 
 test('unknown paths are 404 JSON', async () => {
-  for (const p of ['/', '/nope', '/status/extra', '/../etc/passwd']) {
+  for (const p of ['/nope', '/status/extra', '/../etc/passwd', '/index.html']) {
     const res = await fetch(url(p));
     assert.equal(res.status, 404, p);
     assert.deepEqual(await res.json(), { ok: false, error: 'not found' });

@@ -3,7 +3,7 @@
 // A test plays the fence devices through `fenceDriver`.
 import assert from 'node:assert/strict';
 import { Core } from '../../src/core/node.ts';
-import type { Command, Effect, Input, Message } from '../../src/core/types.ts';
+import type { Command, Effect, Input, Message, PersistedState } from '../../src/core/types.ts';
 import type { PihaConfig } from '../../src/config/types.ts';
 import { config, type ConfigShape } from './core-helpers.ts';
 
@@ -36,8 +36,12 @@ export class Net {
 
   constructor(readonly cfg: PihaConfig) {}
 
-  start(id: number, incarnation = 1): Core {
-    const core = new Core({ config: this.cfg, self: id, incarnation, seed: id * 7919, now: this.now });
+  /** What each node persisted last (its state directory). */
+  readonly disk = new Map<number, PersistedState>();
+
+  start(id: number, incarnation = 1, fromDisk = false): Core {
+    const persisted = fromDisk ? this.disk.get(id) : undefined;
+    const core = new Core({ config: this.cfg, self: id, incarnation, seed: id * 7919, now: this.now, ...(persisted ? { persisted } : {}) });
     this.cores.set(id, core);
     this.up.add(id);
     this.execute(id, core.startEffects());
@@ -71,6 +75,19 @@ export class Net {
     const reply = out.find((e) => e.kind === 'reply' && e.id === n);
     assert.ok(reply && reply.kind === 'reply', 'a command gets a reply in the same step');
     return { ok: reply.ok, message: reply.message, out };
+  }
+
+  /** A command whose reply may come in a later step (configuration changes): ticks until it does. */
+  commandAsync(id: number, cmd: Command, maxMs = 8000): { ok: boolean; message: string } {
+    const n = ++this.cmdId;
+    this.input(id, { kind: 'command', id: n, cmd });
+    const end = this.now + maxMs;
+    for (;;) {
+      const r = this.effects('reply', id).find((x) => x.e.id === n);
+      if (r) return { ok: r.e.ok, message: r.e.message };
+      if (this.now >= end) assert.fail(`no reply to ${JSON.stringify(cmd)} within ${maxMs} ms`);
+      this.tick();
+    }
   }
 
   tick(): void {
@@ -168,6 +185,8 @@ export class Net {
         if (s.size > 1) this.violations.push(`t=${this.now} ${e.resource} on ${[...s].join(',')}`);
       } else if (e.kind === 'release') {
         this.addr.get(e.resource)?.delete(id);
+      } else if (e.kind === 'persist') {
+        this.disk.set(id, structuredClone(e.state));
       } else if (e.kind === 'fence') {
         const r = this.fenceDriver(e, id);
         if (r?.ok) this.powerOff(e.target);

@@ -1,0 +1,115 @@
+// The replicated cluster configuration (core/replica.ts) over the in-memory network: changes
+// from any node go through the coordinator, need a majority, persist, survive restarts, and
+// reach nodes that were down.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { net, settle, type Net } from './core-net.ts';
+
+const change = (c: object): { op: 'config'; change: string } => ({ op: 'config', change: JSON.stringify(c) });
+const epochs = (n: Net): number[] => [...n.up].sort().map((id) => n.core(id).status(n.now).config.epoch);
+const resources = (n: Net, id: number): string[] => n.core(id).status(n.now).resources.map((r) => r.name).sort();
+
+function formed(): Net {
+  const n = net();
+  settle(n);
+  n.until(() => epochs(n).every((e) => e === 1), 3000, 'the file seeds epoch 1 everywhere');
+  return n;
+}
+
+test('the cluster configuration is seeded from the file as epoch 1 when the cluster forms', () => {
+  const n = formed();
+  for (const id of [1, 2, 3]) {
+    const c = n.core(id).status(n.now).config;
+    assert.equal(c.source, 'cluster');
+    assert.equal(c.digest, n.core(1).status(n.now).config.digest);
+  }
+});
+
+test('a resource created on any node is committed, applied everywhere and started', () => {
+  const n = formed();
+  const r = n.commandAsync(3, change({ op: 'create', resource: { name: 'web', ip: '192.0.2.160', cidr_netmask: 32 } }));
+  assert.equal(r.ok, true, r.message);
+  assert.match(r.message, /created resource web \(configuration epoch 2\)/);
+  n.run(200);
+  assert.deepEqual(epochs(n), [2, 2, 2]);
+  for (const id of [1, 2, 3]) assert.deepEqual(resources(n, id), ['vip0', 'web']);
+  n.until(() => n.holders('web').length === 1, 5000, 'web started somewhere');
+  n.assertSafe();
+});
+
+test('a bad change gets the file\'s error and changes nothing', () => {
+  const n = formed();
+  const bad = n.commandAsync(2, change({ op: 'create', resource: { name: 'web', ip: '192.0.2.300' } }));
+  assert.equal(bad.ok, false);
+  assert.match(bad.message, /resource web ip: .*192\.0\.2\.300/);
+  const unknown = n.commandAsync(2, change({ op: 'create', resource: { name: 'web', ip: '192.0.2.160', colour: 'blue' } }));
+  assert.equal(unknown.ok, false);
+  assert.match(unknown.message, /colour/);
+  const dup = n.commandAsync(1, change({ op: 'create', resource: { name: 'vip0', ip: '192.0.2.170' } }));
+  assert.match(dup.message, /already exists/);
+  const clash = n.commandAsync(1, change({ op: 'create', resource: { name: 'x', ip: '192.0.2.11' } }));
+  assert.match(clash.message, /address of node n1/);
+  assert.deepEqual(epochs(n), [1, 1, 1]);
+});
+
+test('update and delete: stickiness changes in place; a deleted VIP is released everywhere', () => {
+  const n = formed();
+  const h = n.holders()[0];
+  const u = n.commandAsync(1, change({ op: 'update', name: 'vip0', set: { resource_stickiness: 60 } }));
+  assert.equal(u.ok, true, u.message);
+  n.run(100);
+  assert.deepEqual(n.holders(), [h], 'an in-place update does not move the VIP');
+  const d = n.commandAsync(2, change({ op: 'delete', name: 'vip0' }));
+  assert.equal(d.ok, true, d.message);
+  n.run(300);
+  assert.deepEqual(n.holders(), []);
+  for (const id of [1, 2, 3]) assert.deepEqual(resources(n, id), []);
+  assert.equal(n.addr.get('vip0')?.size ?? 0, 0, 'the address is gone');
+  n.assertSafe();
+});
+
+test('without quorum a change is refused and nothing is half-applied', () => {
+  const n = formed();
+  n.cut = (from, to) => from === 3 || to === 3;
+  n.run(2000);
+  const r = n.commandAsync(3, change({ op: 'defaults', set: { resource_stickiness: 5 } }));
+  assert.equal(r.ok, false);
+  assert.match(r.message, /quorum/);
+  n.cut = () => false;
+  n.run(1500);
+  assert.deepEqual(epochs(n), [1, 1, 1]);
+});
+
+test('the configuration survives a restart of every node, and a node that was down catches up', () => {
+  const n = formed();
+  n.powerOff(3);
+  assert.equal(n.commandAsync(1, change({ op: 'create', resource: { name: 'web', ip: '192.0.2.160' } })).ok, true);
+  assert.equal(n.commandAsync(2, change({ op: 'property', set: { 'stonith-enabled': false } })).ok, true);
+  // n3 comes back with its old disk: it catches up.
+  n.start(3, 2, true);
+  n.until(() => n.core(3).status(n.now).config.epoch === 3, 3000, 'n3 caught up');
+  assert.deepEqual(resources(n, 3), ['vip0', 'web']);
+  // Everyone restarts from disk.
+  for (const id of [1, 2, 3]) n.powerOff(id);
+  n.now += 5000;
+  for (const id of [1, 2, 3]) n.start(id, 3, true);
+  for (const id of [1, 2, 3]) assert.equal(n.core(id).status(n.now).config.epoch, 3, 'restored from disk at once');
+  settle(n, 8000);
+  n.run(500);
+  assert.deepEqual(epochs(n), [3, 3, 3], 'no change lost, none made up');
+  for (const id of [1, 2, 3]) assert.deepEqual(resources(n, id), ['vip0', 'web']);
+});
+
+test('a change committed just before the coordinator dies is kept by the next one', () => {
+  const n = formed();
+  const coord = n.coordinators()[0];
+  const other = [1, 2, 3].find((id) => id !== coord)!;
+  assert.equal(n.commandAsync(other, change({ op: 'defaults', set: { resource_stickiness: 7 } })).ok, true);
+  n.powerOff(coord);
+  n.until(() => n.coordinators().length === 1, 6000, 'a new coordinator');
+  const r = n.commandAsync(other, change({ op: 'create', resource: { name: 'web', ip: '192.0.2.160' } }));
+  assert.equal(r.ok, true, r.message);
+  assert.match(r.message, /epoch 3/);
+  const st = n.core(other).status(n.now);
+  assert.equal(st.config.epoch, 3);
+});
