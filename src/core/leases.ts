@@ -56,6 +56,8 @@ export class Granter {
   private waiting = new Map<LeaseKey, { from: number; inc: number; round: number; at: number }>();
   coordTerm = 0;
   coordTermOwner = 0;
+  /** VIP promises that would need a fence changed holder: they must be persisted. */
+  private obligationsDirty = false;
 
   constructor(
     /** Promise length per key: a VIP key adds the watchdog wait, the coordinator key does not
@@ -89,6 +91,33 @@ export class Granter {
     return out;
   }
 
+  /**
+   * Fencing needs promises to outlive a restart of the granter: a VIP promised to a node that
+   * then hangs must still be fenced when every granter that promised it has rebooted (the
+   * start-up quiet period covers only a promise's length). These are the promises to persist:
+   * VIP keys, not disowned, whose holder would need a fence. They change only when a VIP
+   * changes holder, so the state directory is written on failovers, not on renewals.
+   */
+  obligations(): { key: LeaseKey; to: number; inc: number; round: number }[] {
+    const out: { key: LeaseKey; to: number; inc: number; round: number }[] = [];
+    for (const [key, p] of this.promises) {
+      if (key !== COORD_KEY && !p.disowned && this.gate.blocksAfterExpiry(p.to, p.inc)) out.push({ key, to: p.to, inc: p.inc, round: p.round });
+    }
+    return out;
+  }
+
+  /** After a restart: the persisted obligations bind (until disowned or fenced). */
+  restore(list: { key: LeaseKey; to: number; inc: number; round: number }[], now: number): void {
+    for (const o of list) if (!this.promises.has(o.key)) this.promises.set(o.key, { to: o.to, inc: o.inc, round: o.round, until: now, disowned: false });
+  }
+
+  /** Whether obligations() changed since the last call. */
+  takeObligationsDirty(): boolean {
+    const d = this.obligationsDirty;
+    this.obligationsDirty = false;
+    return d;
+  }
+
   /** Promises that ran out but wait for a fence (for status). */
   blockedByFence(now: number): number[] {
     const out = new Set<number>();
@@ -105,7 +134,10 @@ export class Granter {
   disown(from: number, inc: number, seq: number, wanted: ReadonlySet<LeaseKey>): void {
     for (const [key, p] of this.promises) {
       if (p.to !== from || p.disowned || wanted.has(key)) continue;
-      if (after(inc, seq, p.inc, p.round) || (inc === p.inc && seq === p.round)) p.disowned = true;
+      if (after(inc, seq, p.inc, p.round) || (inc === p.inc && seq === p.round)) {
+        p.disowned = true;
+        if (key !== COORD_KEY) this.obligationsDirty = true;
+      }
     }
   }
 
@@ -131,6 +163,7 @@ export class Granter {
       this.coordTermOwner = from;
     }
     const keep = p && p.to === from && after(p.inc, p.round, inc, round) ? p : null;
+    if (key !== COORD_KEY && (!p || p.to !== from || p.inc !== inc || p.disowned) && this.gate.blocksAfterExpiry(from, inc)) this.obligationsDirty = true;
     this.promises.set(key, {
       to: from,
       inc: keep ? keep.inc : inc,
@@ -186,6 +219,7 @@ export class Granter {
       const p = this.promises.get(key);
       if (p && p.to === from && !after(p.inc, p.round, inc, round)) {
         this.promises.delete(key);
+        if (key !== COORD_KEY) this.obligationsDirty = true;
         const w = this.waiting.get(key);
         if (w && now - w.at <= freshMs && key !== COORD_KEY) {
           this.waiting.delete(key);
@@ -207,6 +241,7 @@ export class Granter {
       if (p.to !== node || p.inc > inc) continue;
       this.promises.delete(key);
       cleared.push(key);
+      if (key !== COORD_KEY) this.obligationsDirty = true;
       const w = this.waiting.get(key);
       if (w && now - w.at <= freshMs && key !== COORD_KEY && w.from !== node) {
         this.waiting.delete(key);

@@ -91,6 +91,7 @@ export class Core {
   /** The cluster configuration in force (resources, defaults, properties): replicated. */
   private doc: ClusterDoc;
   private bootOut: Effect[] = [];
+  private persistedTerm = 0;
 
   private round = 0;
   private lastHbAt = -Infinity;
@@ -144,6 +145,8 @@ export class Core {
     const promise = () => this.timing.promiseMs + this.timing.fenceWaitMs;
     // Quiet period: promises made before a crash are forgotten, so wait them out.
     this.granter = new Granter((key) => (key === COORD_KEY ? this.timing.promiseMs : promise()), o.now + promise(), { blocksAfterExpiry: (n, i) => this.fence.blocksAfterExpiry(n, i) });
+    // Our own earlier incarnation is gone (this is its restart, and startEffects drop its addresses).
+    if (o.persisted?.obligations) this.granter.restore(o.persisted.obligations.filter((x) => this.byId.has(x.to) && x.to !== o.self), o.now);
     this.tracker = new LeaseTracker(this.timing.leaseMs);
     this.attrs = new AttrMap(o.self);
     if (o.persisted) {
@@ -166,6 +169,7 @@ export class Core {
       o.persisted?.config,
     );
     this.doc = this.replica.applied.doc;
+    this.term = this.persistedTerm = o.persisted?.term ?? 0;
     this.fence.setStonith(this.doc.properties.stonithEnabled);
     for (const r of this.doc.resources) this.res.set(r.name, { cfg: r, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: false });
     for (const r of this.doc.resources) {
@@ -294,6 +298,8 @@ export class Core {
     if (!wasOnline) this.log('info', 'node_up', { node: this.nameOf(hb.from) });
     if (hb.fenced) for (const [id, inc] of Object.entries(hb.fenced)) this.applyFenced(Number(id), inc, now);
     p.unfenced = new Map(Object.entries(hb.unfenced ?? {}).map(([id, inc]) => [Number(id), inc]));
+    // A document accepted under a term means a coordinator had that term: campaign above it.
+    if (hb.cv?.length === 4) this.noteTerm(Math.max(hb.cv[1], hb.cv[3]), now);
     this.replica.onHeartbeat(hb, this.replicaCtx(now));
     if (hb.seq !== undefined) {
       const wanted = new Set<LeaseKey>([...(hb.req?.keys ?? []), ...hb.holds.map(resourceKey)]);
@@ -716,6 +722,7 @@ export class Core {
     this.runFencing(now);
     this.maybeCampaign(now);
     this.replica.tick(this.replicaCtx(now));
+    if (this.granter.takeObligationsDirty() || Math.max(this.term, this.granter.coordTerm) > this.persistedTerm) this.persist();
     const retryDue =
       (this.campaigning && this.coordRetryAt > 0 && now >= this.coordRetryAt) ||
       [...this.res.values()].some((r) => r.state === 'acquiring' && r.retryAt > 0 && now >= r.retryAt);
@@ -1037,7 +1044,8 @@ export class Core {
   private persist(): void {
     // Called while the replica is being built (it may persist at once): it then has no state yet.
     const config = this.replica ? this.replica.persisted() : undefined;
-    this.out.push({ kind: 'persist', state: { attrs: { ...this.attrs.entries }, lamport: this.attrs.lamport, ...(config ? { config } : {}) } });
+    this.persistedTerm = Math.max(this.term, this.granter?.coordTerm ?? 0);
+    this.out.push({ kind: 'persist', state: { attrs: { ...this.attrs.entries }, lamport: this.attrs.lamport, ...(config ? { config } : {}), term: this.persistedTerm, obligations: this.granter?.obligations() ?? [] } });
   }
 
   private failMap(now: number): Record<string, number> {

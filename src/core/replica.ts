@@ -150,8 +150,20 @@ export class ConfigReplica {
       const cc = { epoch: hb.cc[0], term: hb.cc[1] };
       if (same(cc, this.accepted.ver) && newer(cc, this.applied.ver)) this.applyHeld(this.accepted, 'committed (coordinator heartbeat)');
     }
-    // Coordinator: a node behind the committed document gets it.
     const peer = this.heard.get(hb.from);
+    // Coordinator: a node that accepted something newer than we know (it was cut off from us
+    // when we prepared, or we restarted without our state) — prepare again and adopt it, so
+    // the cluster converges on the newest document instead of splitting.
+    if (ctx.iAmCoord && this.ready && peer && newer(peer.acc, this.accepted.ver)) {
+      this.io.log('warn', 'config_newer_seen', { node: hb.from, theirs: peer.acc, ours: this.accepted.ver });
+      const replies = this.proposal?.replies ?? [];
+      this.proposal = null;
+      for (const r of replies) if (this.replyDeadlines.has(r)) this.answer(r, false, 'a newer cluster configuration turned up: run the command again');
+      this.ready = false;
+      this.electedAt = -Infinity; // everything heard so far counts
+      return;
+    }
+    // Coordinator: a node behind the committed document gets it.
     if (ctx.iAmCoord && this.ready && peer && newer(this.applied.ver, peer.app)) {
       const last = this.lastPush.get(hb.from) ?? -Infinity;
       if (ctx.now - last >= 2 * ctx.heartbeatMs) {

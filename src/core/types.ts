@@ -207,6 +207,11 @@ export interface PersistedState {
   lamport: number;
   /** The replicated cluster configuration: the newest committed (applied) and accepted documents. */
   config?: { applied: PersistedDoc; accepted: PersistedDoc };
+  /** Highest coordinator term known: terms never go back across restarts (as Raft's currentTerm),
+   *  so a node that restarts still refuses a deposed coordinator's configuration proposals. */
+  term?: number;
+  /** VIP promises that need a fence before they may lapse (fencing mode `device`): see Granter.obligations. */
+  obligations?: { key: string; to: number; inc: number; round: number }[];
 }
 
 export interface PersistedDoc {

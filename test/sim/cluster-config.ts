@@ -3,6 +3,7 @@
 import type { PihaConfig, ResourceConfig } from '../../src/config/types.ts';
 import { LAN, FAST, SLOW } from '../../src/config/profiles.ts';
 import { defaultFencing, defaultHardware } from '../../src/config/fencing-defaults.ts';
+import { defaultHooks } from '../../src/config/hooks.ts';
 
 // The simulator runs the timing presets that ship (src/config/profiles.ts), not copies.
 export const PRESETS = { lan: LAN, fast: FAST, slow: SLOW } as const;
@@ -78,6 +79,7 @@ export function simConfig(s: SimClusterShape): PihaConfig {
     defaults: { resourceStickiness: s.stickiness ?? 100 },
     fencing: simFencing(s, nodes.map((n) => n.name)),
     hardware: defaultHardware(),
+    hooks: defaultHooks(),
     resources,
   };
 }

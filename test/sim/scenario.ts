@@ -4,6 +4,7 @@
 //   node --import tsx test/sim/run.ts --seed N --trace
 
 import { Rng } from '../../src/core/rng.ts';
+import { DEFAULTS } from '../../src/config/schema.ts';
 import { World, type SimNode } from './world.ts';
 import { simConfig, type SimClusterShape } from './cluster-config.ts';
 
@@ -26,7 +27,7 @@ export interface SimResult {
   stats: World['stats'];
 }
 
-const FAULTS = ['partition', 'peer-only', 'one-way', 'heal', 'loss', 'power', 'kill', 'freeze', 'standby', 'move', 'cleanup', 'monitor', 'hang'] as const;
+const FAULTS = ['partition', 'peer-only', 'one-way', 'heal', 'loss', 'power', 'kill', 'freeze', 'standby', 'move', 'cleanup', 'monitor', 'hang', 'config', 'config'] as const;
 
 export function drawShape(rng: Rng, over: Partial<SimClusterShape> = {}): SimClusterShape {
   const r = rng.next();
@@ -65,7 +66,11 @@ export function simulate(seed: number, o: SimOptions = {}): SimResult {
   const faultMs = o.faultMs ?? 20_000;
   const settleMs = o.settleMs ?? (shape.profile === 'slow' ? 14_000 : 7_000);
   // A hung kernel keeps its addresses: only a fence or the watchdog covers it, not leases.
-  const kinds = FAULTS.filter((k) => !o.without?.includes(k) && !(k === 'hang' && shape.fencing === 'lease'));
+  // Device-only fencing keeps its promises in the state directory: a node restarted without it
+  // (a new SD card) forgets them, so hung kernels are only drawn where that cannot happen.
+  const kinds = FAULTS.filter(
+    (k) => !o.without?.includes(k) && !(k === 'hang' && (shape.fencing === 'lease' || (shape.fencing === 'device' && !world.p.persistence))),
+  );
   const faults: string[] = [];
   const nodes = world.nodes;
   const pickNode = () => rng.pick(nodes);
@@ -143,6 +148,21 @@ export function simulate(seed: number, o: SimOptions = {}): SimResult {
         case 'cleanup':
           world.command(pickNode(), { op: 'cleanup', resource: rng.pick(res) });
           break;
+        case 'config': {
+          // A configuration change from any node: create, update or delete a resource, or a default.
+          const k = rng.int(0, 3);
+          const extra = `cfg${rng.int(0, 2)}`;
+          const change =
+            k === 0
+              ? { op: 'create', resource: { name: extra, ip: `192.0.2.${200 + Number(extra.slice(3))}`, cidr_netmask: 32 } }
+              : k === 1
+                ? { op: 'delete', name: rng.chance(0.7) ? extra : rng.pick(res) }
+                : k === 2
+                  ? { op: 'update', name: rng.pick(res), set: { resource_stickiness: rng.pick([0, 50, 200]) } }
+                  : { op: 'defaults', set: { resource_stickiness: rng.pick([0, 60, 100]) } };
+          world.command(n, { op: 'config', change: JSON.stringify(change) });
+          break;
+        }
         case 'monitor': {
           const r = rng.pick(res);
           const h = world.holders(r)[0];
@@ -191,6 +211,11 @@ function checkLiveness(world: World): string[] {
   }
   const attrs = new Set(statuses.map(({ s }) => JSON.stringify(Object.entries(s.attrs).sort())));
   if (attrs.size !== 1) out.push('after settling: cluster attributes did not converge');
+  const configs = new Set(statuses.map(({ s }) => `${s.config.epoch}/${s.config.term}/${s.config.digest}`));
+  if (configs.size !== 1) out.push(`after settling: cluster configurations differ (${statuses.map(({ n, s }) => `${n.name}:${s.config.epoch}/${s.config.term}`).join(' ')})`);
+  const maxCommitted = Math.max(0, ...world.committedByEpoch.keys());
+  const agreed = statuses[0]?.s.config.epoch ?? 0;
+  if (world.p.persistence && agreed < maxCommitted) out.push(`after settling: epoch ${maxCommitted} was committed but the cluster is at ${agreed} (a committed change was lost)`);
   const coordStatus = statuses.find(({ n }) => n.id === [...coords][0])!.s;
   for (const r of coordStatus.resources) {
     const holders = world.holders(r.name);
@@ -199,7 +224,8 @@ function checkLiveness(world: World): string[] {
       const eligible = coordStatus.nodes.some((node) => {
         const cfg = world.p.config.nodes.find((c) => c.name === node.name)!;
         const fc = r.failCounts[node.name] ?? 0;
-        const thr = world.p.config.resources.find((x) => x.name === r.name)!.migrationThreshold;
+        // Resources created at run time (config faults) have the file's default threshold.
+        const thr = world.p.config.resources.find((x) => x.name === r.name)?.migrationThreshold ?? DEFAULTS.migrationThreshold;
         return cfg.role === 'member' && node.state === 'online' && !(thr > 0 && fc >= thr);
       });
       if (eligible) out.push(`after settling: ${r.name} is assigned nowhere although a node is eligible`);

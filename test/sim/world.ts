@@ -38,6 +38,8 @@ export interface SimNode {
   lastPet: number;
   wdRate: number;
   wdCheckAt: number;
+  /** Resources the node's core has configured (its last `resources` effect). */
+  resources: string[];
 }
 
 export interface NetFaults {
@@ -112,6 +114,7 @@ export class World {
       lastPet: 0,
       wdRate: 1 + (this.rng.next() * 2 - 1) * rho,
       wdCheckAt: Infinity,
+      resources: p.config.resources.map((r) => r.name),
     }));
     for (const r of p.config.resources) this.holderLog.set(r.name, []);
   }
@@ -197,6 +200,7 @@ export class World {
     if (!n.power || n.hung) return;
     n.hung = new Map();
     for (const [r, exp] of n.addrs) {
+      if (exp <= this.t) continue; // already dropped by the kernel: stays gone
       n.hung.set(r, exp - this.t);
       n.addrs.set(r, Infinity);
     }
@@ -338,6 +342,10 @@ export class World {
           break;
         case 'log':
           if (this.p.trace && e.level !== 'debug') this.trace(`${n.name} ${e.event} ${JSON.stringify(e.fields).slice(0, 160)}`);
+          if (e.event === 'config_committed' || e.event === 'config_applied') this.noteConfig(n, e.event, e.fields);
+          break;
+        case 'resources':
+          n.resources = e.resources.map((r) => r.name);
           break;
         case 'reply':
           this.replies.push({ node: n.name, ok: e.ok, message: e.message });
@@ -402,13 +410,14 @@ export class World {
     n.addrs.set(r, this.expiry(n, validLftSec));
     if (!was) {
       this.stats.acquires++;
+      if (!this.holderLog.has(r)) this.holderLog.set(r, []);
       this.holderLog.get(r)!.push({ node: n.name, from: this.t, to: Infinity });
       this.trace(`${n.name} ADDR+ ${r}`);
     }
   }
 
   private closeInterval(n: SimNode, r: string, at: number): void {
-    const log = this.holderLog.get(r)!;
+    const log = this.holderLog.get(r) ?? [];
     const last = [...log].reverse().find((h) => h.node === n.name && h.to === Infinity);
     if (last) last.to = at;
   }
@@ -443,9 +452,9 @@ export class World {
   private monitor(n: SimNode): void {
     if (!n.core) return;
     if (n.daemon === 'running') {
-      for (const r of this.p.config.resources) {
-        if (n.core.holding(r.name) && !this.present(n, r.name)) {
-          this.stepNode(n, { kind: 'monitor', resource: r.name, ok: false, reason: 'address missing' });
+      for (const r of n.resources) {
+        if (n.core.holding(r) && !this.present(n, r)) {
+          this.stepNode(n, { kind: 'monitor', resource: r, ok: false, reason: 'address missing' });
         }
       }
     }
@@ -506,6 +515,38 @@ export class World {
       }
     }
     this.t = until;
+  }
+
+  // ------------------------------------------------------------ replicated configuration
+
+  /** (epoch, term) -> digest of every committed configuration; epoch -> digest (persistent runs). */
+  readonly committed = new Map<string, string>();
+  readonly committedByEpoch = new Map<number, string>();
+  private readonly appliedBy = new Map<string, { epoch: number; term: number }>(); // `${node}/${inc}`
+
+  private noteConfig(n: SimNode, event: string, f: Record<string, unknown>): void {
+    const epoch = f.epoch as number;
+    const term = f.term as number;
+    const digest = f.digest as string;
+    if (event === 'config_committed') {
+      this.committed.set(`${epoch}/${term}`, digest);
+      const prev = this.committedByEpoch.get(epoch);
+      // Durability needs the state directory: without it a node forgets what it acknowledged.
+      if (this.p.persistence && prev !== undefined && prev !== digest) {
+        this.violations.push({ at: this.t, what: `two different configurations committed as epoch ${epoch} (${prev}, ${digest})` });
+      }
+      this.committedByEpoch.set(epoch, digest);
+      return;
+    }
+    if (this.committed.get(`${epoch}/${term}`) !== digest) {
+      this.violations.push({ at: this.t, what: `${n.name} applied configuration ${epoch}/${term} (${digest}) that was never committed` });
+    }
+    const key = `${n.name}/${n.incarnation}`;
+    const last = this.appliedBy.get(key);
+    if (last && !(epoch > last.epoch || (epoch === last.epoch && term > last.term))) {
+      this.violations.push({ at: this.t, what: `${n.name} applied configuration ${epoch}/${term} after ${last.epoch}/${last.term}: out of order` });
+    }
+    this.appliedBy.set(key, { epoch, term });
   }
 
   /** Nodes that have `r` on their interface right now. */
