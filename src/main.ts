@@ -27,6 +27,7 @@ Usage:
   piha stonith fence NODE                  power NODE off now through its fence device (waits for the outcome)
   piha stonith confirm NODE                you switched NODE off by hand: let its VIPs move (pcs stonith confirm)
   piha stonith history                     fence outcomes this node has seen
+  piha events [--follow] [--json]          cluster event history (quorum, VIP moves and why, fencing, ...); --follow waits for new ones
   piha config check [FILE]                 validate a configuration file, list every error
   piha config reload                       re-read the daemon's file: errors are reported, the running config kept
   piha keygen [FILE] [--force]             write a new cluster key (mode 0600); default /etc/piha/authkey
@@ -47,7 +48,7 @@ interface Parsed {
 }
 
 const VALUE_FLAGS = new Set(['config', 'node', 'state-dir', 'socket', 'status-bind', 'log-level']);
-const BOOL_FLAGS = new Set(['json', 'force', 'help', 'version']);
+const BOOL_FLAGS = new Set(['json', 'force', 'help', 'version', 'follow']);
 
 export function parseArgs(argv: string[]): Parsed {
   const words: string[] = [];
@@ -251,6 +252,9 @@ export async function main(argv: string[]): Promise<number> {
           throw new UsageError('usage: piha stonith list | fence NODE | confirm NODE | history');
       }
     }
+    case 'events':
+      need(p.words, 1, 'piha events [--follow] [--json]');
+      return (await import('./api/events-cli.ts')).eventsCommand([], p.flags, { call: (req) => call(p, req), write: (s) => process.stdout.write(s) });
     case 'keygen': {
       if (rest.length) throw new UsageError('usage: piha keygen [FILE] [--force]');
       const file = sub ?? '/etc/piha/authkey';

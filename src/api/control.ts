@@ -77,6 +77,11 @@ export function parseControlRequest(line: string): ControlRequest {
   const op = (v as Record<string, unknown>).op;
   if (op === 'ping' || op === 'version' || op === 'status' || op === 'reload') return { op };
   if (op === 'command') return { op, cmd: parseCommand((v as Record<string, unknown>).cmd) };
+  if (op === 'events') {
+    const since = (v as Record<string, unknown>).since;
+    if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) throw new ControlError('invalid since', 'EINVAL');
+    return since === undefined ? { op } : { op, since: since as number };
+  }
   throw new ControlError(`unknown op ${JSON.stringify(op)}`, 'EINVAL');
 }
 

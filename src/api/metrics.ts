@@ -90,6 +90,10 @@ export function metricFamilies(m: MetricsSnapshot): MetricFamily[] {
     g('piha_term', 'Highest coordinator term this node knows.', [{ value: m.term }]),
     g('piha_loop_lag_seconds', 'Event loop lag of the daemon, last measured.', [{ value: m.loopLagSeconds }]),
     ...(m.fencing ? fencingFamilies(m.fencing, g, c) : []),
+    ...(m.configMismatchNodes !== undefined
+      ? [g('piha_config_mismatch_nodes', 'Online nodes whose cluster configuration differs from this node\'s.', [{ value: m.configMismatchNodes }])]
+      : []),
+    ...(m.hookFailuresTotal ? [c('piha_hook_failures_total', 'Notify hook runs that failed (exit code, timeout, could not start), by hook.', byKey(m.hookFailuresTotal, 'hook'))] : []),
     // The one unprefixed name: process_* is the name every Prometheus client library and
     // dashboard uses for this, so it is kept as is.
     g('process_resident_memory_bytes', 'Resident memory size in bytes.', [

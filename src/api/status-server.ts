@@ -8,6 +8,9 @@ import { formatMetrics, METRICS_CONTENT_TYPE } from './metrics.ts';
 import type { CoreStatus } from '../core/types.ts';
 import type { DaemonFencingStatus, DaemonStatus, DaemonStatusInput, MetricsSnapshot, SafetyInfo } from './status-types.ts';
 import { createSystemInfoCache, type SystemInfoCache } from './system-info.ts';
+import type { EventFeed } from './event-types.ts';
+import { registerEventRoutes } from './status-events.ts';
+import { registerStatusPage } from './status-page.ts';
 
 export interface StatusServerOptions {
   host: string;
@@ -20,6 +23,8 @@ export interface StatusServerOptions {
   nodeName?: string;
   /** Shared host-facts cache; when left out the server runs (and stops) its own. */
   system?: SystemInfoCache;
+  /** Event history: GET /events and /events/stream (status-events.ts); absent = 404. */
+  events?: EventFeed;
 }
 
 export interface StatusServer {
@@ -29,7 +34,7 @@ export interface StatusServer {
   port: number;
 }
 
-const ROUTES = new Set(['/status', '/healthz', '/metrics']);
+const ROUTES = new Set(['/', '/status', '/healthz', '/metrics', '/events', '/events/stream']);
 const ALLOW = 'GET, HEAD';
 
 export async function startStatusServer(opts: StatusServerOptions): Promise<StatusServer> {
@@ -84,6 +89,9 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
       .header('cache-control', 'no-store')
       .send({ ok: alive, node });
   });
+
+  registerStatusPage(app); // GET /: the HTML status page (status-page.ts)
+  if (opts.events) registerEventRoutes(app, opts.events);
 
   app.get('/metrics', async (_req, reply) => {
     return reply.header('content-type', METRICS_CONTENT_TYPE).send(formatMetrics(opts.getMetrics()));

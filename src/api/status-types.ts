@@ -103,6 +103,10 @@ export interface MetricsSnapshot {
     watchdogPets: number;
     watchdogWithheld: number;
   };
+  /** Notify hook name -> failed runs (src/daemon/hooks.ts); one entry per configured hook. */
+  hookFailuresTotal?: Record<string, number>;
+  /** Online nodes whose cluster configuration differs from this node's. */
+  configMismatchNodes?: number;
 }
 
 export type ControlRequest =
@@ -110,7 +114,9 @@ export type ControlRequest =
   | { op: 'version' }
   | { op: 'status' }
   | { op: 'command'; cmd: Command }
-  | { op: 'reload' };
+  | { op: 'reload' }
+  /** Event history after `since` (src/daemon/events.ts): data is an EventPage. */
+  | { op: 'events'; since?: number };
 
 export interface ControlResponse {
   ok: boolean;

@@ -11,6 +11,7 @@ import { TOP_KEYS } from './schema.ts';
 import type { NodeConfig, PihaConfig, ResourceConfig } from './types.ts';
 import { checkFencing, readFencing } from './fencing.ts';
 import { readHardware } from './hardware.ts';
+import { readHooks } from './hooks.ts';
 
 export function validate(root: unknown, issues: Issues): PihaConfig | null {
   if (root === null || root === undefined) {
@@ -18,7 +19,7 @@ export function validate(root: unknown, issues: Issues): PihaConfig | null {
     return null;
   }
   if (!isMapping(root)) {
-    issues.add('', `the top level must be a mapping with cluster:, nodes: and optionally quorum:, defaults:, resources:, fencing:, hardware:, not ${describe(root)}`);
+    issues.add('', `the top level must be a mapping with cluster:, nodes: and optionally quorum:, defaults:, resources:, fencing:, hardware:, hooks:, not ${describe(root)}`);
     return null;
   }
   const top = Section.open(issues, root, '', 'the file', TOP_KEYS)!;
@@ -36,6 +37,7 @@ export function validate(root: unknown, issues: Issues): PihaConfig | null {
   const quorum = checkQuorum(issues, quorumDraft, nodes);
   checkAgainstNodes(issues, resources, nodes);
   const hardware = readHardware(issues, top.nested('hardware'));
+  const hooks = readHooks(issues, top.nested('hooks'));
   const fencing = checkFencing(issues, readFencing(issues, top.nested('fencing')), hardware, nodes);
 
   if (issues.count > 0 || !cluster) return null;
@@ -48,5 +50,6 @@ export function validate(root: unknown, issues: Issues): PihaConfig | null {
     resources: resources.map((r) => r as ResourceConfig),
     fencing,
     hardware,
+    hooks,
   };
 }

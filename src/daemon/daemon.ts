@@ -29,6 +29,8 @@ import { createFenceDevices } from '../fence/index.ts';
 import { FenceRunner } from './fence-runner.ts';
 import { NodeHardware } from './hardware.ts';
 import { ledPatternFor } from '../devices/led.ts';
+import { EventLog } from './events.ts';
+import { attachHooks, type HookRunner } from './hooks.ts';
 
 export interface DaemonOptions {
   config: PihaConfig;
@@ -106,6 +108,9 @@ export class Daemon {
   private hw!: NodeHardware;
   private fenceRunner!: FenceRunner;
   private lastStepAt = monotonicNow();
+  /** Cluster event history (events.ts): GET /events, `piha events`, the status page; feeds the notify hooks. */
+  readonly events: EventLog;
+  private readonly hooks: HookRunner;
 
   constructor(private readonly o: DaemonOptions) {
     this.log = pino({ level: o.logLevel ?? process.env.PIHA_LOG_LEVEL ?? 'info', base: { node: o.node.name } });
@@ -113,6 +118,8 @@ export class Daemon {
     this.byId = new Map(o.config.nodes.map((n) => [n.id, n]));
     this.resources = new Map(o.config.resources.map((r) => [r.name, r]));
     this.digest = configDigest(o.config);
+    this.events = new EventLog({ context: () => this.eventContext() });
+    this.hooks = attachHooks(this.events, o.config.hooks, o.node.name, this.log.child({ part: 'hooks' }));
   }
 
   /**
@@ -126,6 +133,7 @@ export class Daemon {
     const { config, errors } = loadConfigFile(path);
     if (!config) {
       for (const e of errors) this.log.error({ event: 'config_reload_error', path: e.path, error: e.message, line: e.line }, 'configuration reload: error');
+      this.events.record({ level: 'error', event: 'config_reload_error', fields: { node: this.o.node.name, errors: errors.length, reason: `${errors.length} error(s) in ${path}: kept the running configuration` } });
       return { ok: false, message: `${formatErrors(errors, path)}\n${errors.length} error(s): kept the running configuration` };
     }
     const d = configDigest(config);
@@ -136,6 +144,7 @@ export class Daemon {
     }
     this.configPending = `${path} changed (digest ${d}, running ${this.digest}) and is valid: restart piha to apply it`;
     this.log.warn({ event: 'config_reload', changed: true, digest: d, running: this.digest }, this.configPending);
+    this.events.record({ level: 'warn', event: 'config_reload', fields: { node: this.o.node.name, changed: true, digest: d, running: this.digest } });
     return { ok: true, message: this.configPending };
   }
 
@@ -207,6 +216,7 @@ export class Daemon {
       port: Number(portStr),
       getStatus: () => this.statusSnapshot(),
       getMetrics: () => this.metrics(),
+      events: this.events,
       isAlive: () => !this.stopping && monotonicNow() - this.lastLoopAt < 3 * config.cluster.timing.heartbeatIntervalMs + 1000,
       nodeName: node.name,
       system,
@@ -216,6 +226,8 @@ export class Daemon {
     // Reconcile: an address of ours on the interface that the core does not hold is removed.
     this.intervals.push(setInterval(() => void this.reconcile(), 2000));
     if (config.hardware.led) this.intervals.push(setInterval(() => this.updateLed(), 200));
+    // The core logs node_up but not a node falling silent: node_down comes from watching (events.ts).
+    this.intervals.push(setInterval(() => this.events.observeNodes(this.core.status(monotonicNow()).nodes.map((n) => ({ name: n.name, online: n.state !== 'offline' }))), 500));
     this.step({ kind: 'tick' });
     this.log.info(
       { event: 'daemon_started', version: VERSION, incarnation, addr: node.addr, port: config.cluster.port, status: `${config.cluster.statusBind}`, socket: config.cluster.socket, profile: config.cluster.profile },
@@ -339,6 +351,7 @@ export class Daemon {
       case 'log': {
         const { event, fields, level } = e;
         this.log[level]({ event, ...fields }, event.replace(/_/g, ' '));
+        this.events.record(e);
         return;
       }
       case 'reply': {
@@ -471,6 +484,8 @@ export class Daemon {
         return { ok: true, data: { ...this.statusSnapshot(), system: undefined } };
       case 'reload':
         return this.reload();
+      case 'events':
+        return { ok: true, data: this.events.page(req.since ?? 0) };
       case 'command': {
         const id = ++this.cmdSeq;
         const p = new Promise<ControlResponse>((resolve) => {
@@ -483,6 +498,12 @@ export class Daemon {
         return p;
       }
     }
+  }
+
+  /** Term and (when the cluster has one) configuration epoch stamped on each event. */
+  private eventContext(): { term: number; epoch?: number } {
+    const c = this.core.status(monotonicNow()) as ReturnType<Core['status']> & { config?: { epoch?: number } };
+    return { term: c.term, epoch: c.config?.epoch };
   }
 
   private statusSnapshot() {
@@ -530,6 +551,8 @@ export class Daemon {
         watchdogWithheld: this.hw.watchdog.withheld,
         watchdogEnabled: this.hw.watchdog.enabled,
       },
+      hookFailuresTotal: { ...this.hooks.failures },
+      configMismatchNodes: c.configMismatch?.length ?? 0,
     };
   }
 
@@ -555,7 +578,7 @@ export class Daemon {
     await Promise.all([...this.resources.values()].map((r) => this.vip.release(vipOf(r)).catch(() => undefined)));
     this.guard.stop();
     // Disarm the watchdog only now: a stop that hangs above must still end in a reset.
-    await Promise.allSettled([this.fenceRunner?.close(), this.hw?.close()]);
+    await Promise.allSettled([this.fenceRunner?.close(), this.hw?.close(), this.hooks.close()]);
     await Promise.allSettled([this.transport.close(), this.status?.close(), this.control?.close(), this.vip.close()]);
     this.log.info({ event: 'stopped' }, 'stopped');
   }

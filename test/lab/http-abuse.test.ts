@@ -276,7 +276,8 @@ test('unknown paths -> 404, POST/PUT/DELETE/PATCH/OPTIONS -> 405 (known route) o
       got.push({ label, status: s });
       assert.ok(want.includes(s), `${label}: got ${s}, want ${want.join('/')}`);
     };
-    for (const path of ['/', '/nope', '/status/', '/healthz/x', '/metrics.json', '/admin', '/favicon.ico']) await expect(`GET ${path}`, base + path, [404]);
+    for (const path of ['/nope', '/status/', '/healthz/x', '/metrics.json', '/admin', '/favicon.ico']) await expect(`GET ${path}`, base + path, [404]);
+    await expect('GET /', base + '/', [200]); // the status page (src/api/status-page.ts)
     await expect('GET /../../etc/passwd', `${base}/../../etc/passwd`, [400, 404], ['--path-as-is']);
     await expect('GET /%00', `${base}/%00`, [400, 404]);
     await expect('GET /%zz', `${base}/%zz`, [400, 404]);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, type PihaConfig } from '../../src/config/index.ts';
 import { defaultFencing, defaultHardware } from '../../src/config/fencing-defaults.ts';
+import { defaultHooks } from '../../src/config/hooks.ts';
 
 const FULL = `cluster:
   name: lbcluster
@@ -74,6 +75,7 @@ test('the full example parses to the normalised config', () => {
     defaults: { resourceStickiness: 100 },
     fencing: defaultFencing(),
     hardware: defaultHardware(),
+    hooks: defaultHooks(),
     resources: [
       {
         name: 'kubernetes_api_port',
@@ -122,6 +124,7 @@ resources:
     defaults: { resourceStickiness: 100 },
     fencing: defaultFencing(),
     hardware: defaultHardware(),
+    hooks: defaultHooks(),
     resources: [
       { name: 'web', type: 'vip', ip: '10.0.0.100', cidrNetmask: 32, monitorIntervalMs: 5000, migrationThreshold: 3, failureTimeoutMs: 0, prefers: {}, checks: [] },
     ],

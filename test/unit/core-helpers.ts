@@ -2,6 +2,7 @@
 import type { FencingConfig, NodeConfig, PihaConfig, ResourceConfig, TimingConfig } from '../../src/config/types.ts';
 import type { PlacementInput } from '../../src/core/placement.ts';
 import { defaultFencing, defaultHardware } from '../../src/config/fencing-defaults.ts';
+import { defaultHooks } from '../../src/config/hooks.ts';
 
 export const LAN: TimingConfig = {
   heartbeatIntervalMs: 100,
@@ -90,6 +91,7 @@ export function config(s: ConfigShape = {}): PihaConfig {
     defaults: { resourceStickiness: s.stickiness ?? 100 },
     fencing: { ...defaultFencing(), ...s.fencing },
     hardware: defaultHardware(),
+    hooks: defaultHooks(),
     resources,
   };
 }
