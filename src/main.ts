@@ -28,6 +28,17 @@ Usage:
   piha stonith confirm NODE                you switched NODE off by hand: let its VIPs move (pcs stonith confirm)
   piha stonith history                     fence outcomes this node has seen
   piha events [--follow] [--json]          cluster event history (quorum, VIP moves and why, fencing, ...); --follow waits for new ones
+  piha resource create NAME [vip] ip=A [cidr_netmask=32] [op monitor interval=5s] [meta migration-threshold=2 failure-timeout=60s]
+                                           add a VIP resource on every node (pcs words; --ip=A works too)
+  piha resource update NAME key=value...   change a resource (e.g. meta resource-stickiness=60)
+  piha resource delete NAME                stop it, then remove it from every node
+  piha resource enable|disable NAME        run it again / keep it configured but stopped (target-role)
+  piha resource config [NAME]              attributes, meta attributes and operations
+  piha resource defaults [resource-stickiness=N]
+  piha property [set stonith-enabled=true|false]
+  piha config show                         the cluster configuration in force, as YAML (with its epoch)
+  piha config export FILE                  write it into FILE (a piha.yaml: other sections kept)
+  piha config push [FILE]                  make FILE's resources/defaults the cluster configuration
   piha config check [FILE]                 validate a configuration file, list every error
   piha config reload                       re-read the daemon's file: errors are reported, the running config kept
   piha keygen [FILE] [--force]             write a new cluster key (mode 0600); default /etc/piha/authkey
@@ -65,6 +76,8 @@ export function parseArgs(argv: string[]): Parsed {
         if (v === undefined || v === '') throw new UsageError(`--${name} needs a value`);
         flags.set(name, v);
       } else if (BOOL_FLAGS.has(name) && eq < 0) flags.set(name, true);
+      // pcs-style settings may also be written as flags: --ip=192.168.0.150 is ip=192.168.0.150.
+      else if (name.length > 0 && eq > 0 && !BOOL_FLAGS.has(name)) words.push(a.slice(2));
       else throw new UsageError(`unknown option --${name} (see: piha help)`);
     } else words.push(a);
   }
@@ -205,11 +218,36 @@ export async function main(argv: string[]): Promise<number> {
         case 'cleanup':
           need(rest, 1, 'piha resource cleanup NAME');
           return command(p, { op: 'cleanup', resource: rest[0] });
-        default:
-          throw new UsageError('usage: piha resource move NAME NODE | clear NAME | cleanup NAME');
+        default: {
+          const { resourceCommand } = await import('./api/config-cli.ts');
+          const code = await resourceCommand(
+            (req, ms) => call(p, req, ms),
+            sub,
+            rest,
+            async () => (await call(p, { op: 'status' })).data as DaemonStatus,
+          );
+          if (code !== null) return code;
+          throw new UsageError(
+            'usage: piha resource create NAME ... | update NAME key=value... | delete NAME | enable|disable NAME | config [NAME] | defaults [key=value...] | move NAME NODE | clear NAME | cleanup NAME',
+          );
+        }
       }
     }
+    case 'property': {
+      const { propertyCommand } = await import('./api/config-cli.ts');
+      return propertyCommand((req, ms) => call(p, req, ms), sub, rest);
+    }
     case 'config': {
+      if (sub === 'show' || sub === 'export' || sub === 'push') {
+        const { configCommand } = await import('./api/config-cli.ts');
+        const { WordsError } = await import('./api/pcs-words.ts');
+        try {
+          return (await configCommand((req, ms) => call(p, req, ms), sub, rest, configPath(p)))!;
+        } catch (e) {
+          if (e instanceof WordsError) throw new UsageError(e.message);
+          throw e;
+        }
+      }
       if (sub === 'reload') {
         if (rest.length) throw new UsageError('usage: piha config reload');
         const r = await call(p, { op: 'reload' });

@@ -60,6 +60,9 @@ function parseCommand(c: unknown): Command {
     case 'fence':
     case 'fence-confirm':
       return { op: o.op, node: str(o.node, 'node') };
+    case 'config':
+      if (typeof o.change !== 'string' || o.change.length === 0 || o.change.length > 7000) throw new ControlError('invalid configuration change', 'EINVAL');
+      return { op: 'config', change: o.change };
     default:
       throw new ControlError(`unknown command ${JSON.stringify(o.op)}`, 'EINVAL');
   }
@@ -75,7 +78,7 @@ export function parseControlRequest(line: string): ControlRequest {
   }
   if (typeof v !== 'object' || v === null) throw new ControlError('request must be a JSON object', 'EINVAL');
   const op = (v as Record<string, unknown>).op;
-  if (op === 'ping' || op === 'version' || op === 'status' || op === 'reload') return { op };
+  if (op === 'ping' || op === 'version' || op === 'status' || op === 'reload' || op === 'config-show') return { op };
   if (op === 'command') return { op, cmd: parseCommand((v as Record<string, unknown>).cmd) };
   if (op === 'events') {
     const since = (v as Record<string, unknown>).since;

@@ -71,6 +71,10 @@ export function formatStatus(s: DaemonStatus): string {
     `  * ${plural(s.resources.length, 'resource instance', 'resource instances')} configured`,
     ...(s.configMismatch?.length ? [`  * WARNING: configuration differs on: ${s.configMismatch.join(' ')} (compare /etc/piha/piha.yaml)`] : []),
     ...(s.configPending ? [`  * NOTE: ${s.configPending}`] : []),
+    ...(s.config ? [`  * Configuration: epoch ${s.config.epoch} (${s.config.source === 'cluster' ? 'replicated' : 'from the file, not replicated yet'})`] : []),
+    ...(s.config?.fileDiffers
+      ? ['  * NOTE: this node\'s piha.yaml has other resources/defaults than the cluster configuration, which is in force (piha config push applies the file; piha config export FILE writes the cluster\'s into it)']
+      : []),
     ...(s.fencing?.pending ?? []).map(
       (p) => `  * FENCING: ${p.node}, ${plural(p.attempts, 'attempt', 'attempts')}${p.lastError ? `, last error: ${p.lastError}` : ''} (piha stonith list)`,
     ),

@@ -152,9 +152,10 @@ function limitIdleSockets(server: import('node:http').Server, max: number): void
 /** Builds the daemon's /status payload from the core snapshot plus fixed facts. */
 export function toDaemonStatus(
   core: CoreStatus,
-  meta: { cluster: string; version: string; profile: string; safety: SafetyInfo; configPending?: string; fencing?: DaemonFencingStatus; led?: string | null },
+  meta: { cluster: string; version: string; profile: string; safety: SafetyInfo; configPending?: string; fencing?: DaemonFencingStatus; led?: string | null; fileDiffers?: boolean },
 ): DaemonStatusInput {
   return {
+    ...(core.config ? { config: { ...core.config, fileDiffers: meta.fileDiffers ?? false } } : {}),
     ...(meta.fencing ? { fencing: meta.fencing } : {}),
     ...(meta.led !== undefined ? { led: meta.led } : {}),
     configMismatch: core.configMismatch ?? [],

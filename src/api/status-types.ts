@@ -51,6 +51,9 @@ export interface DaemonStatus {
   /** Set when the configuration file changed on disk and is valid: a restart applies it. */
   configPending?: string;
   fencing?: DaemonFencingStatus;
+  /** The replicated cluster configuration: epoch in force; fileDiffers = this node's piha.yaml
+   *  has other resources/defaults than the cluster (the cluster's are in force). */
+  config?: CoreStatus['config'] & { fileDiffers: boolean };
   /** The status LED's pattern (null: no LED configured). */
   led?: string | null;
 }
@@ -115,6 +118,8 @@ export type ControlRequest =
   | { op: 'status' }
   | { op: 'command'; cmd: Command }
   | { op: 'reload' }
+  /** The cluster configuration in force (piha config show, resource config, property). */
+  | { op: 'config-show' }
   /** Event history after `since` (src/daemon/events.ts): data is an EventPage. */
   | { op: 'events'; since?: number };
 

@@ -146,7 +146,10 @@ export class Core {
     // Quiet period: promises made before a crash are forgotten, so wait them out.
     this.granter = new Granter((key) => (key === COORD_KEY ? this.timing.promiseMs : promise()), o.now + promise(), { blocksAfterExpiry: (n, i) => this.fence.blocksAfterExpiry(n, i) });
     // Our own earlier incarnation is gone (this is its restart, and startEffects drop its addresses).
-    if (o.persisted?.obligations) this.granter.restore(o.persisted.obligations.filter((x) => this.byId.has(x.to) && x.to !== o.self), o.now);
+    const obligations = Array.isArray(o.persisted?.obligations) ? o.persisted.obligations : [];
+    const sane = (x: { key: unknown; to: unknown; inc: unknown; round: unknown }) =>
+      typeof x?.key === 'string' && typeof x.to === 'number' && typeof x.inc === 'number' && typeof x.round === 'number';
+    this.granter.restore(obligations.filter((x) => sane(x) && this.byId.has(x.to) && x.to !== o.self), o.now);
     this.tracker = new LeaseTracker(this.timing.leaseMs);
     this.attrs = new AttrMap(o.self);
     if (o.persisted) {
@@ -1106,11 +1109,11 @@ export class Core {
    * out-of-process guard (src/vip/guard.ts) that removes the addresses of a frozen or killed
    * daemon, independently of the kernel's whole-second lifetimes.
    */
-  releaseDeadlines(): { resource: string; deadline: number }[] {
-    const out: { resource: string; deadline: number }[] = [];
+  releaseDeadlines(): { resource: string; ip: string; cidr: number; deadline: number }[] {
+    const out: { resource: string; ip: string; cidr: number; deadline: number }[] = [];
     for (const r of this.res.values()) {
       if (r.state !== 'held') continue;
-      out.push({ resource: r.cfg.name, deadline: this.tracker.leaseEnd(resourceKey(r.cfg.name), this.votes) - this.timing.releaseMarginMs });
+      out.push({ resource: r.cfg.name, ip: r.cfg.ip, cidr: r.cfg.cidrNetmask, deadline: this.tracker.leaseEnd(resourceKey(r.cfg.name), this.votes) - this.timing.releaseMarginMs });
     }
     return out;
   }
@@ -1123,6 +1126,11 @@ export class Core {
    */
   mayPetWatchdog(now: number): boolean {
     return this.releaseDeadlines().every((d) => now < d.deadline);
+  }
+
+  /** The cluster configuration in force (piha config show). */
+  clusterConfig(): { doc: ClusterDoc; epoch: number; term: number; source: 'file' | 'cluster' } {
+    return { doc: this.doc, epoch: this.replica.applied.ver.epoch, term: this.replica.applied.ver.term, source: this.replica.source };
   }
 
   isCoordinator(): boolean {

@@ -29,6 +29,7 @@ import { createFenceDevices } from '../fence/index.ts';
 import { FenceRunner } from './fence-runner.ts';
 import { NodeHardware } from './hardware.ts';
 import { ledPatternFor } from '../devices/led.ts';
+import { docDigest, docFromConfig, docToRaw, docToYaml } from '../config/cluster-doc.ts';
 import { EventLog } from './events.ts';
 import { attachHooks, type HookRunner } from './hooks.ts';
 
@@ -104,7 +105,12 @@ export class Daemon {
   private readonly byId: Map<number, NodeConfig>;
   private readonly digest: string;
   private configPending: string | undefined;
-  private readonly resources: Map<string, ResourceConfig>;
+  /** The resources in force (the core's last `resources` effect), with their monitors. */
+  private readonly resources = new Map<string, ResourceConfig>();
+  private readonly monitors = new Map<string, NodeJS.Timeout>();
+  /** Every VIP address this daemon has been configured with: cleaned up on stop and by reconcile. */
+  private readonly knownVips = new Map<string, VipResource>();
+  private readonly fileDocDigest: string;
   private hw!: NodeHardware;
   private fenceRunner!: FenceRunner;
   private lastStepAt = monotonicNow();
@@ -116,7 +122,8 @@ export class Daemon {
     this.log = pino({ level: o.logLevel ?? process.env.PIHA_LOG_LEVEL ?? 'info', base: { node: o.node.name } });
     this.store = new StateStore(o.config.cluster.stateDir);
     this.byId = new Map(o.config.nodes.map((n) => [n.id, n]));
-    this.resources = new Map(o.config.resources.map((r) => [r.name, r]));
+    for (const r of o.config.resources) this.knownVips.set(r.ip, vipOf(r));
+    this.fileDocDigest = docDigest(docFromConfig(o.config));
     this.digest = configDigest(o.config);
     this.events = new EventLog({ context: () => this.eventContext() });
     this.hooks = attachHooks(this.events, o.config.hooks, o.node.name, this.log.child({ part: 'hooks' }));
@@ -222,7 +229,7 @@ export class Daemon {
       system,
     });
     this.control = await startControlServer({ path: config.cluster.socket, handle: (req) => this.onControl(req), slowTimeoutMs: 65_000 });
-    for (const r of config.resources) this.startMonitor(r);
+    // Monitors start with the core's first `resources` effect (the configuration in force).
     // Reconcile: an address of ours on the interface that the core does not hold is removed.
     this.intervals.push(setInterval(() => void this.reconcile(), 2000));
     if (config.hardware.led) this.intervals.push(setInterval(() => this.updateLed(), 200));
@@ -263,10 +270,7 @@ export class Daemon {
 
   private petGuard(now: number): void {
     const held = this.core.releaseDeadlines();
-    const addrs = held.map((h) => {
-      const r = this.resources.get(h.resource)!;
-      return `${r.ip}/${r.cidrNetmask}`;
-    });
+    const addrs = held.map((h) => `${h.ip}/${h.cidr}`);
     const deadline = held.length ? Math.min(...held.map((h) => h.deadline)) : Infinity;
     this.guard.pet(addrs, deadline, now);
   }
@@ -368,28 +372,31 @@ export class Daemon {
         }
         return;
       case 'acquire': {
-        const r = this.resources.get(e.resource)!;
+        const r = { name: e.resource };
         this.failovers++;
-        void this.vip.acquire(vipOf(r), e.validLftSec, e.notAfter).then((res) => {
+        this.knownVips.set(e.ip, { name: e.resource, ip: e.ip, cidr: e.cidr });
+        void this.vip.acquire({ name: e.resource, ip: e.ip, cidr: e.cidr }, e.validLftSec, e.notAfter).then((res) => {
           if (res === 'failed') this.step({ kind: 'monitor', resource: r.name, ok: false, reason: 'could not add the address' });
           else if (res === 'skipped') this.log.warn({ event: 'acquire_skipped', resource: r.name }, 'address add skipped: the daemon ran late');
         });
         return;
       }
       case 'refresh': {
-        const r = this.resources.get(e.resource)!;
-        void this.vip.refresh(vipOf(r), e.validLftSec, e.notAfter).then((res) => {
+        const r = { name: e.resource };
+        void this.vip.refresh({ name: e.resource, ip: e.ip, cidr: e.cidr }, e.validLftSec, e.notAfter).then((res) => {
           if (res === 'missing') this.step({ kind: 'monitor', resource: r.name, ok: false, reason: 'address vanished from the interface' });
         });
         return;
       }
       case 'release': {
-        const r = this.resources.get(e.resource)!;
-        await this.vip.release(vipOf(r));
+        await this.vip.release({ name: e.resource, ip: e.ip, cidr: e.cidr });
         return;
       }
       case 'fence':
         this.fenceRunner.run(e);
+        return;
+      case 'resources':
+        this.syncResources(e.resources);
         return;
     }
   }
@@ -429,6 +436,32 @@ export class Daemon {
 
   // ------------------------------------------------------------ monitoring
 
+  /** The configuration in force changed (or the core started): monitors follow it. */
+  private syncResources(list: ResourceConfig[]): void {
+    const next = new Map(list.map((r) => [r.name, r]));
+    for (const [name, old] of this.resources) {
+      const now = next.get(name);
+      if (now && JSON.stringify(now) === JSON.stringify(old)) continue;
+      this.stopMonitor(name);
+      this.resources.delete(name);
+    }
+    for (const r of list) {
+      this.knownVips.set(r.ip, vipOf(r));
+      if (!this.resources.has(r.name)) {
+        this.resources.set(r.name, r);
+        if (!this.stopping) this.startMonitor(r);
+      }
+    }
+  }
+
+  private stopMonitor(name: string): void {
+    const t = this.monitors.get(name);
+    if (t) clearInterval(t);
+    this.monitors.delete(name);
+    for (const c of this.checks.get(name) ?? []) c.stop();
+    this.checks.delete(name);
+  }
+
   private startMonitor(r: ResourceConfig): void {
     const checks = r.checks.map(
       (c) =>
@@ -438,8 +471,7 @@ export class Daemon {
     );
     this.checks.set(r.name, checks);
     for (const c of checks) c.start();
-    const t = setInterval(() => void this.monitor(r), r.monitorIntervalMs);
-    this.intervals.push(t);
+    this.monitors.set(r.name, setInterval(() => void this.monitor(r), r.monitorIntervalMs));
   }
 
   private async monitor(r: ResourceConfig): Promise<void> {
@@ -458,13 +490,14 @@ export class Daemon {
   private async reconcile(): Promise<void> {
     if (this.stopping || this.pumping) return;
     try {
-      const ips = [...this.resources.values()].map((r) => r.ip);
-      const present = await this.vip.listPresent(ips);
+      // Every VIP this daemon has known, including resources deleted or re-addressed since.
+      const present = await this.vip.listPresent([...this.knownVips.keys()]);
       for (const ip of present) {
-        const r = [...this.resources.values()].find((x) => x.ip === ip)!;
-        if (!this.core.holding(r.name) && !this.pumping) {
-          this.log.warn({ event: 'reconcile_removed', resource: r.name, ip }, 'removed an address this node does not hold');
-          await this.vip.release(vipOf(r));
+        const v = this.knownVips.get(ip)!;
+        const current = [...this.resources.values()].find((x) => x.ip === ip);
+        if ((!current || !this.core.holding(current.name)) && !this.pumping) {
+          this.log.warn({ event: 'reconcile_removed', resource: current?.name ?? v.name, ip }, 'removed an address this node does not hold');
+          await this.vip.release(v);
         }
       }
     } catch (e) {
@@ -484,6 +517,22 @@ export class Daemon {
         return { ok: true, data: { ...this.statusSnapshot(), system: undefined } };
       case 'reload':
         return this.reload();
+      case 'config-show': {
+        const cc = this.core.clusterConfig();
+        return {
+          ok: true,
+          data: {
+            epoch: cc.epoch,
+            term: cc.term,
+            source: cc.source,
+            raw: docToRaw(cc.doc),
+            yaml: docToYaml(cc.doc, { epoch: cc.epoch, source: cc.source === 'cluster' ? 'replicated, in force on every node' : `from ${this.o.configPath ?? 'the file'}, not yet replicated` }),
+            fileDiffers: this.fileDiffers(),
+            configPath: this.o.configPath ?? null,
+            clusterName: this.o.config.cluster.name,
+          },
+        };
+      }
       case 'events':
         return { ok: true, data: this.events.page(req.since ?? 0) };
       case 'command': {
@@ -522,7 +571,14 @@ export class Daemon {
         action: this.o.config.fencing.action,
       },
       led: this.hw.ledPattern,
+      fileDiffers: this.fileDiffers(),
     });
+  }
+
+  /** This node's file has other resources/defaults/properties than the cluster configuration in force. */
+  private fileDiffers(): boolean {
+    const cc = this.core.clusterConfig();
+    return cc.source === 'cluster' && docDigest(cc.doc) !== this.fileDocDigest;
   }
 
   private metrics(): MetricsSnapshot {
@@ -573,9 +629,9 @@ export class Daemon {
     const drained = this.pumping ? new Promise<void>((r) => this.drained.push(r)) : Promise.resolve();
     await Promise.race([drained, new Promise((r) => setTimeout(r, 3000))]);
     for (const t of this.intervals) clearInterval(t);
-    for (const cs of this.checks.values()) for (const c of cs) c.stop();
+    for (const name of [...this.monitors.keys()]) this.stopMonitor(name);
     // Whatever the core thought, no VIP of ours stays behind after a stop.
-    await Promise.all([...this.resources.values()].map((r) => this.vip.release(vipOf(r)).catch(() => undefined)));
+    await Promise.all([...this.knownVips.values()].map((v) => this.vip.release(v).catch(() => undefined)));
     this.guard.stop();
     // Disarm the watchdog only now: a stop that hangs above must still end in a reset.
     await Promise.allSettled([this.fenceRunner?.close(), this.hw?.close(), this.hooks.close()]);

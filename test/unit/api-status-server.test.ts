@@ -101,7 +101,7 @@ test('GET /status returns the daemon status with cached system facts', async () 
   const body = await res.json();
   assert.deepEqual(body, { ...status, configMismatch: [], system: facts });
   assert.deepEqual(Object.keys(body).sort(), [
-    'cluster', 'configMismatch', 'coordinator', 'expectedVotes', 'node', 'nodes', 'profile', 'quorate', 'quorumVotes',
+    'cluster', 'config', 'configMismatch', 'coordinator', 'expectedVotes', 'node', 'nodes', 'profile', 'quorate', 'quorumVotes',
     'resources', 'safety', 'system', 'term', 'version', 'votes',
   ]);
   assert.equal(body.safety.mode, 'lease');

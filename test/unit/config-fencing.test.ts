@@ -493,7 +493,7 @@ test('the fencing:/hardware: YAML in hardware/README.md is valid and matches the
   );
   assert.equal(f.stonithEnabled, true);
   assert.deepEqual(f.watchdog, { enabled: true, device: '/dev/watchdog', timeoutMs: 5000 });
-  assert.match(readme, /bcm2835_wdt\.heartbeat=14/);
+  assert.match(readme, /bcm2835_wdt\.heartbeat=5/);
   assert.deepEqual(ring.config!.hardware.led, { line: 27, activeLow: false });
   assert.deepEqual(ring.config!.hardware.button, { line: 22, activeLow: true, longPressMs: 3000 });
 

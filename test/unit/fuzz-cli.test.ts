@@ -44,10 +44,11 @@ describe('fuzz: parseArgs', () => {
         try {
           const p = parseArgs(argv);
           assert.ok(Array.isArray(p.words));
-          // Every word is an argv element, in order; every flag value is a non-empty string or true.
+          // Every word is an argv element (or, for an unknown --key=value, that element without
+          // its dashes), in order; every flag value is a non-empty string or true.
           let j = 0;
           for (const w of p.words) {
-            while (j < argv.length && argv[j] !== w) j++;
+            while (j < argv.length && argv[j] !== w && argv[j] !== `--${w}`) j++;
             assert.ok(j < argv.length, `word ${JSON.stringify(w)} not from argv`);
             j++;
           }
