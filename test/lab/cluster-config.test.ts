@@ -1,0 +1,98 @@
+// The replicated cluster configuration with real daemons: a VIP created on node3 starts and
+// answers; its stickiness updated from node1; deleted from node2 (stopped first, address gone
+// everywhere); every node restarted: the configuration persists; a node that was down while
+// things changed catches up when it comes back.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { requireLab, now, sleep } from './lab.ts';
+import { LabCluster, VIP } from './cluster.ts';
+
+const WEB = '192.0.2.160';
+
+async function epochs(c: LabCluster, nodes: string[]): Promise<number[]> {
+  return Promise.all(nodes.map(async (n) => (await c.statusJson(n)).config.epoch as number));
+}
+
+async function until(what: string, ms: number, pred: () => Promise<boolean>): Promise<void> {
+  const t0 = now();
+  while (now() - t0 < ms) {
+    if (await pred()) return;
+    await sleep(100);
+  }
+  throw new Error(`not within ${ms} ms: ${what}`);
+}
+
+test('create on node3, update on node1, delete on node2, restart all, stale node catches up', async (t) => {
+  if (!(await requireLab(t))) return;
+  const c = await LabCluster.create({ profile: 'lan' });
+  const vip = c.lab.watchAddress(VIP);
+  const web = c.lab.watchAddress(WEB);
+  const all = ['node1', 'node2', 'node3'];
+  try {
+    await vip.ready;
+    await web.ready;
+    await c.startAll();
+    await c.waitForHolder(vip, 15000);
+    await until('epoch 1 (seeded from the file) everywhere', 10000, async () => (await epochs(c, all)).every((e) => e === 1));
+
+    // Create from node3, with the classic tutorial's words.
+    const cr = await c.cli('node3', ['resource', 'create', 'web', 'ocf:heartbeat:IPaddr2', `ip=${WEB}`, 'cidr_netmask=32', 'op', 'monitor', 'interval=2s', 'meta', 'migration-threshold=2', 'failure-timeout=60s']);
+    assert.equal(cr.code, 0, cr.stderr + cr.stdout);
+    assert.match(cr.stdout, /created resource web \(configuration epoch 2\)/);
+    await until('web held by one node', 10000, async () => web.holders().length === 1);
+    const probe = await c.lab.exec(c.lab.client.ns, ['curl', '-sS', '--max-time', '2', `http://${WEB}:9405/healthz`]);
+    assert.equal(probe.code, 0, `the client reaches the new VIP: ${probe.stderr}`);
+    assert.equal(JSON.parse(probe.stdout).node, web.holders()[0]);
+    const conf = await c.cli('node1', ['resource', 'config', 'web']);
+    assert.match(conf.stdout, /Attributes: ip=192\.0\.2\.160 cidr_netmask=32/);
+    assert.match(conf.stdout, /migration-threshold=2 failure-timeout=1m/);
+    assert.match(conf.stdout, /monitor interval=2s/);
+
+    // A bad change: the file's error, nothing changed.
+    const bad = await c.cli('node2', ['resource', 'create', 'bad', 'ip=192.0.2.300']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /resource bad ip: .*192\.0\.2\.300/);
+
+    // Update from node1.
+    const up = await c.cli('node1', ['resource', 'update', 'web', 'meta', 'resource-stickiness=60']);
+    assert.equal(up.code, 0, up.stderr);
+    const def = await c.cli('node2', ['resource', 'defaults', 'resource-stickiness=50']);
+    assert.equal(def.code, 0, def.stderr);
+    const prop = await c.cli('node3', ['property', 'set', 'no-quorum-policy=ignore']);
+    assert.equal(prop.code, 1);
+    assert.match(prop.stderr, /two holders/);
+    await until('epoch 4 everywhere', 5000, async () => (await epochs(c, all)).every((e) => e === 4));
+    assert.match((await c.cli('node3', ['config', 'show'])).stdout, /resource_stickiness: 60/);
+
+    // node3 goes down; changes happen without it.
+    await c.daemons.get('node3')!.stop();
+    await sleep(500);
+    const del = await c.cli('node2', ['resource', 'delete', 'web']);
+    assert.equal(del.code, 0, del.stderr + del.stdout);
+    assert.match(del.stdout, /Attempting to stop: web\.\.\. Stopped/);
+    assert.match(del.stdout, /deleted resource web \(configuration epoch 6\)/);
+    assert.deepEqual(web.holders(), [], 'the address is gone everywhere');
+    const cr2 = await c.cli('node1', ['resource', 'create', 'api2', `--ip=192.0.2.161`]);
+    assert.equal(cr2.code, 0, cr2.stderr);
+
+    // Restart every node from its state directory; the stale node3 catches up.
+    for (const n of ['node1', 'node2']) await c.daemons.get(n)!.stop();
+    for (const n of all) c.start(n);
+    await c.waitForHolder(vip, 20000);
+    await until('epoch 7 everywhere after restarts', 15000, async () => (await epochs(c, all)).every((e) => e === 7));
+    const st = await c.statusJson('node3');
+    assert.deepEqual(st.resources.map((r: any) => r.name).sort(), ['api2', 'vip']);
+    assert.equal(st.config.fileDiffers, true, 'the file is reported as differing from the cluster configuration');
+    assert.match((await c.cli('node3', ['status'])).stdout, /Configuration: epoch 7 \(replicated\)/);
+    assert.equal(web.overlapMs(), 0);
+    assert.equal(vip.overlapMs(), 0);
+  } catch (e) {
+    console.log(c.logs(30));
+    throw e;
+  } finally {
+    await vip.stop();
+    await web.stop();
+    await c.destroy();
+  }
+});
