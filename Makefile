@@ -6,12 +6,23 @@ SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-reporter=spec --test-concurrency=1
 # qemu-user-static + arm64 libc/libstdc++: run the arm64 binary in tests; binutils: strip it.
 APT_PKGS := iproute2 nftables iputils-arping tcpdump curl qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross binutils-aarch64-linux-gnu
+# The status page (GET /) is tested in a real headless browser (test/unit/api-status-page.test.ts).
+UI_APT_PKGS := chromium
 # Seeds the simulator runs in `make test` (about 20 ms each); `make sim SEEDS=100000` for more.
 SIM_SEEDS ?= 3000
 SEEDS ?= 100000
+# Benchmarks against keepalived (make bench-compare) need it installed (bench-deps).
+BENCH_APT_PKGS := keepalived
+# make soak SOAK_MINUTES=30: length of the idle soak under loss.
+SOAK_MINUTES ?= 5
 FROM ?= 1
+# make image / image-test (image/README.md): mmdebstrap under qemu-user, partitions without
+# loop devices (dosfstools, mtools, e2fsprogs, fdisk), xz + bmap, the qemu boot test.
+IMAGE_APT_PKGS := mmdebstrap qemu-user-static arch-test mtools dosfstools e2fsprogs fdisk xz-utils bmap-tools qemu-system-arm curl
 
 .PHONY: all deps apt-deps build binary typecheck unit sim sim-test lab test fuzz robustness bench soak demo demo-down clean
+.PHONY: bench-deps bench-compare bench-scale bench-budget
+.PHONY: image-deps image image-test
 
 all: build
 
@@ -23,7 +34,7 @@ deps: node_modules/.stamp
 
 # Debian tools the VIP adapter and the lab drive (installed only when missing; needs root).
 apt-deps:
-	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PKGS) $(UI_APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 typecheck: deps
@@ -68,14 +79,49 @@ bench: build apt-deps
 	node --import tsx bench/failover.ts
 
 # Idle cluster under loss: no false failover (default: fast profile, 5 % loss, 5 min).
-soak: build apt-deps
-	node --import tsx bench/soak.ts
+soak: build binary apt-deps
+	SOAK_MINUTES=$(SOAK_MINUTES) node --import tsx bench/soak.ts
+
+# Debian packages only the benchmarks need (installed only when missing; needs root).
+bench-deps: apt-deps
+	@missing=""; for p in $(BENCH_APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
+
+# piha vs keepalived on the same lab, client and faults (~25 min) -> bench/compare.md, bench/takeover.svg
+bench-compare: build binary bench-deps
+	node --import tsx bench/compare.ts
+
+# 3, 5, 9, 17, 32 nodes: takeover, packets/s, CPU and RSS per daemon -> bench/scale.md
+bench-scale: build binary apt-deps
+	node --import tsx bench/scale.ts
+
+# Each daemon limited to 25 % of a core and 64 MiB beside a CPU hog: takeover and a
+# 10-minute soak (SOAK_MIN=…) -> bench/budget.md
+bench-budget: build binary apt-deps
+	node --import tsx bench/budget.ts
 
 demo: build apt-deps
 	bash scripts/demo.sh up
 
 demo-down:
 	bash scripts/demo.sh down
+
+# Debian packages the image build and its boot test need (installed only when missing; root).
+image-deps:
+	@missing=""; for p in $(IMAGE_APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+# SD-card image for every node: dist/piha-<version>-arm64.img.xz (+ .img.bmap, .img.xz.sha256,
+# .authkey); BASE_IMAGE=raspios-lite.img adds piha to a Raspberry Pi OS Lite image instead;
+# AUTHKEY=FILE bakes in an existing cluster key. Needs root (docs/flash-and-go.md).
+image: binary image-deps
+	bash image/build.sh
+
+# BASE_IMAGE customisation on a synthetic Raspberry Pi OS image, then the built image booted
+# three times in qemu-system-aarch64 (status, idempotent first boot, bad config).
+image-test: image-deps
+	bash image/base-test.sh
+	bash image/boot-test.sh
 
 clean:
 	rm -rf dist

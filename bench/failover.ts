@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { LabCluster, VIP } from '../test/lab/cluster.ts';
 import { now, sleep } from '../test/lab/lab.ts';
 import { LabHardware, relayRingYaml, ringRelays, setUpHardware } from '../test/lab/hardware.ts';
+import { fragmentsSection } from './fragments.ts';
 
 const TRIALS = Number(process.env.TRIALS ?? 20);
 const FAST_TRIALS = Number(process.env.FAST_TRIALS ?? 10);
@@ -135,14 +136,6 @@ async function idleCost(c: LabCluster): Promise<{ rssMiB: number; cpuPct: number
   return { rssMiB: Math.max(...rss), cpuPct: Math.max(...b.map((x, i) => ((x - a[i]) / secs) * 100)) };
 }
 
-/** The soak's section (bench/soak.ts writes it to bench/soak.md), kept when the table is regenerated. */
-function soakSection(): string {
-  try {
-    return '\n' + readFileSync('bench/soak.md', 'utf8');
-  } catch {
-    return '';
-  }
-}
 
 const summary = (s: Series) => ({
   n: s.takeoverMs.length,
@@ -221,6 +214,6 @@ holders; fast median ≤ 300 ms. Issue 6: hung holder with relay fencing median 
 watchdog only: deadline + ≤ 500 ms. The lan figure is bounded below by the lease design: a
 granter's promise lasts leaseMs·(1+ρ)/(1−ρ) = 1378 ms after the last renewal it received
 (README, design notes).
-${soakSection()}`,
+${fragmentsSection()}`,
 );
 console.log(JSON.stringify(results, null, 2));

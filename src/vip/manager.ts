@@ -228,6 +228,24 @@ export class VipManager {
     }
   }
 
+  /**
+   * linkUp() and present() from ONE `addr show` (the monitor asked for both, in two
+   * commands): 'link-down', 'missing', 'ok', or 'unreadable' when ip failed.
+   */
+  async check(res: VipResource): Promise<'ok' | 'link-down' | 'missing' | 'unreadable'> {
+    const r = await this.ip.run(['addr', 'show', 'dev', this.ifname]);
+    if (!r.ok) return /does not exist|Cannot find device/.test(r.stderr) ? 'link-down' : 'unreadable';
+    try {
+      const links = parseJson(r.stdout) as { flags?: string[]; addr_info?: AddrInfo[] }[];
+      const flags = links[0]?.flags ?? [];
+      if (!(flags.includes('UP') && flags.includes('LOWER_UP'))) return 'link-down';
+      const addrs = links.flatMap((l) => l.addr_info ?? []).filter((a) => a.family === 'inet');
+      return addrs.some((a) => a.local === res.ip && a.prefixlen === res.cidr) ? 'ok' : 'missing';
+    } catch {
+      return 'unreadable';
+    }
+  }
+
   /** Stop timers and the ip process. Leaves the addresses alone: the daemon decides. */
   async close(): Promise<void> {
     this.garp.close();
