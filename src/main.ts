@@ -35,6 +35,10 @@ Usage:
   piha resource enable|disable NAME        run it again / keep it configured but stopped (target-role)
   piha resource config [NAME]              attributes, meta attributes and operations
   piha resource defaults [resource-stickiness=N]
+  piha constraint [config]                 location and colocation constraints
+  piha constraint colocation add A with B [SCORE]
+                                           keep A on B's node (INFINITY, the default), or apart (-INFINITY)
+  piha constraint colocation remove A B    drop that colocation constraint
   piha property [set stonith-enabled=true|false]
   piha config show                         the cluster configuration in force, as YAML (with its epoch)
   piha config export FILE                  write it into FILE (a piha.yaml: other sections kept)
@@ -232,6 +236,12 @@ export async function main(argv: string[]): Promise<number> {
           );
         }
       }
+    }
+    case 'constraint': {
+      const { constraintCommand } = await import('./api/config-cli.ts');
+      const code = await constraintCommand((req, ms) => call(p, req, ms), sub, rest);
+      if (code !== null) return code;
+      throw new UsageError('usage: piha constraint [config] | constraint colocation add RESOURCE with OTHER [SCORE] | constraint colocation remove RESOURCE OTHER');
     }
     case 'property': {
       const { propertyCommand } = await import('./api/config-cli.ts');

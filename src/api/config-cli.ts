@@ -9,6 +9,7 @@ import type { ControlRequest, ControlResponse, DaemonStatus } from './status-typ
 import { createResource, defaultsSettings, propertySettings, resourceSettings, WordsError } from './pcs-words.ts';
 import { docFromConfig, docToRaw, exportIntoFile, docFromRaw } from '../config/cluster-doc.ts';
 import { formatErrors, loadConfigFile } from '../config/index.ts';
+import { INFINITY_SCORE, scoreText } from '../config/schema.ts';
 
 export type Call = (req: ControlRequest, timeoutMs?: number) => Promise<ControlResponse>;
 
@@ -64,7 +65,78 @@ export function formatResource(r: Record<string, unknown>): string {
   ];
   if (r.prefers) lines.push(`  Location: ${Object.entries(r.prefers as Record<string, number>).map(([n, s]) => `prefers ${n}=${s}`).join(' ')}`);
   if (Array.isArray(r.checks)) lines.push(`  Checks: ${r.checks.map((c) => JSON.stringify(c)).join(', ')}`);
+  const coloc = colocationsOf(r).map((c) => `${c.score > 0 ? 'with' : 'not with'} ${c.with} (score:${scoreText(c.score)})`);
+  if (coloc.length) lines.push(`  Colocation: ${coloc.join(', ')}`);
   return lines.join('\n');
+}
+
+const INFINITY = INFINITY_SCORE;
+
+/** The colocations of a resource as `piha config-show` sends it (with:/not_with:, any form). */
+export function colocationsOf(r: Record<string, unknown>): { with: string; score: number }[] {
+  const out: { with: string; score: number }[] = [];
+  for (const [key, sign] of [['with', 1], ['not_with', -1]] as const) {
+    const v = r[key];
+    if (typeof v === 'string') out.push({ with: v, score: sign * INFINITY });
+    else if (Array.isArray(v)) for (const x of v) out.push({ with: String(x), score: sign * INFINITY });
+    else if (v && typeof v === 'object') {
+      for (const [name, sc] of Object.entries(v)) out.push({ with: name, score: sign * (typeof sc === 'number' ? sc : INFINITY) });
+    }
+  }
+  return out;
+}
+
+/** A pcs score: INFINITY, -INFINITY, +INFINITY or a whole number (not 0). */
+export function parseScoreWord(w: string): number {
+  const m = /^([+-]?)(INFINITY|inf)$/i.exec(w);
+  if (m) return m[1] === '-' ? -INFINITY : INFINITY;
+  if (/^[+-]?\d+$/.test(w)) {
+    const n = Number(w);
+    if (n !== 0 && Math.abs(n) <= INFINITY) return n;
+  }
+  throw new WordsError(`bad score "${w}": use INFINITY (must run together), -INFINITY (must never share a node) or a whole number from -${INFINITY} to ${INFINITY} other than 0`);
+}
+
+/**
+ * piha constraint [config] | constraint colocation add A with B [SCORE] | constraint colocation
+ * remove A B (pcs words). Returns null for an unknown subcommand.
+ */
+export async function constraintCommand(call: Call, sub: string | undefined, rest: string[]): Promise<number | null> {
+  try {
+    if (sub === undefined || sub === 'config' || sub === 'list' || sub === 'show') {
+      if (rest.length) throw new WordsError('usage: piha constraint [config]');
+      const s = await show(call);
+      const lines = ['Location Constraints:'];
+      for (const r of s.raw.resources) {
+        const prefers = Object.entries((r.prefers ?? {}) as Record<string, number>);
+        if (!prefers.length) continue;
+        lines.push(`  Resource: ${String(r.name)}`);
+        for (const [n, sc] of prefers) lines.push(`    ${sc >= 0 ? 'Enabled on' : 'Disabled on'}: ${n} (score:${sc})`);
+      }
+      lines.push('Colocation Constraints:');
+      for (const r of s.raw.resources) for (const c of colocationsOf(r)) lines.push(`  ${String(r.name)} with ${c.with} (score:${scoreText(c.score)})`);
+      out(lines.join('\n'));
+      return 0;
+    }
+    if (sub !== 'colocation') return null;
+    const [action, ...words] = rest;
+    if (action === 'add') {
+      if (words.length < 3 || words.length > 4 || words[1] !== 'with') throw new WordsError('usage: piha constraint colocation add RESOURCE with OTHER [SCORE] (SCORE: INFINITY, the default, or -INFINITY to keep them apart)');
+      const score = words[3] === undefined ? INFINITY : parseScoreWord(words[3]);
+      return report(await change(call, { op: 'colocation', action: 'add', resource: words[0], with: words[2], score }));
+    }
+    if (action === 'remove' || action === 'delete') {
+      if (words.length !== 2) throw new WordsError('usage: piha constraint colocation remove RESOURCE OTHER');
+      return report(await change(call, { op: 'colocation', action: 'remove', resource: words[0], with: words[1] }));
+    }
+    throw new WordsError('usage: piha constraint colocation add RESOURCE with OTHER [SCORE] | remove RESOURCE OTHER');
+  } catch (e) {
+    if (e instanceof WordsError) {
+      err(e.message);
+      return 2;
+    }
+    throw e;
+  }
 }
 
 export async function resourceCommand(call: Call, sub: string | undefined, rest: string[], status: () => Promise<DaemonStatus>): Promise<number | null> {

@@ -13,6 +13,7 @@ import { Issues, type ConfigError } from './errors.ts';
 import { formatDuration } from './duration.ts';
 import { readDefaults, readResources, checkAgainstNodes } from './resources.ts';
 import { describe, isMapping } from './read.ts';
+import { INFINITY_SCORE, scoreText } from './schema.ts';
 import type { HealthCheckConfig, NodeConfig, PihaConfig, ResourceConfig } from './types.ts';
 
 export interface ClusterProperties {
@@ -74,6 +75,13 @@ export function resourceToRaw(r: ResourceConfig): Record<string, unknown> {
   if (r.stickiness !== undefined) out.resource_stickiness = r.stickiness;
   if (r.checks.length) out.checks = r.checks.map(checkToRaw);
   if (r.targetRole === 'stopped') out.target_role = 'stopped';
+  for (const [key, sign] of [['with', 1], ['not_with', -1]] as const) {
+    const cs = (r.colocation ?? []).filter((c) => Math.sign(c.score) === sign);
+    if (!cs.length) continue;
+    // The short forms when every score is INFINITY (with: api / with: [api, dns]), else the mapping.
+    if (cs.every((c) => Math.abs(c.score) >= INFINITY_SCORE)) out[key] = cs.length === 1 ? cs[0]!.with : cs.map((c) => c.with);
+    else out[key] = Object.fromEntries(cs.map((c) => [c.with, Math.abs(c.score) >= INFINITY_SCORE ? 'INFINITY' : Math.abs(c.score)]));
+  }
   return out;
 }
 
@@ -165,7 +173,9 @@ export type ConfigChange =
   | { op: 'delete'; name: string }
   | { op: 'defaults'; set: Record<string, unknown> }
   | { op: 'property'; set: Record<string, unknown> }
-  | { op: 'replace'; doc: Record<string, unknown> };
+  | { op: 'replace'; doc: Record<string, unknown> }
+  /** pcs constraint colocation add RESOURCE with WITH [SCORE] / remove RESOURCE WITH. */
+  | { op: 'colocation'; action: 'add' | 'remove'; resource: string; with: string; score?: number };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => isMapping(v);
 
@@ -194,6 +204,16 @@ export function parseChange(text: string): ConfigChange | string {
       return isRecord(v.set) ? { op: v.op, set: v.set } : `${v.op}: needs set`;
     case 'replace':
       return isRecord(v.doc) ? { op: 'replace', doc: v.doc } : 'replace: needs doc';
+    case 'colocation': {
+      const ok = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= 64;
+      if ((v.action !== 'add' && v.action !== 'remove') || !ok(v.resource) || !ok(v.with)) return 'colocation: needs action (add or remove), resource and with';
+      if (v.action === 'remove') return { op: 'colocation', action: 'remove', resource: v.resource, with: v.with };
+      const score = v.score;
+      if (typeof score !== 'number' || !Number.isSafeInteger(score) || score === 0 || Math.abs(score) > INFINITY_SCORE) {
+        return `colocation: the score must be a whole number from -${INFINITY_SCORE} to ${INFINITY_SCORE}, not 0`;
+      }
+      return { op: 'colocation', action: 'add', resource: v.resource, with: v.with, score };
+    }
     default:
       return `unknown change ${JSON.stringify(v.op)}`;
   }
@@ -245,7 +265,23 @@ export function applyChange(doc: ClusterDoc, change: ConfigChange, nodes: NodeCo
       const i = find(change.name);
       if (i < 0) return { error: `no resource named ${change.name} (resources: ${names()})` };
       raw.resources.splice(i, 1);
-      summary = `deleted resource ${change.name}`;
+      // As pcs does, the colocation constraints that name it go with it.
+      const dropped: string[] = [];
+      for (const r of raw.resources as Record<string, unknown>[]) {
+        for (const key of ['with', 'not_with']) {
+          const v = r[key];
+          if (v === undefined) continue;
+          let rest: unknown = v;
+          if (v === change.name) rest = undefined;
+          else if (Array.isArray(v)) rest = v.filter((x) => x !== change.name);
+          else if (isMapping(v) && change.name in v) rest = Object.fromEntries(Object.entries(v).filter(([k]) => k !== change.name));
+          if (rest === v) continue;
+          dropped.push(`${String(r.name)} ${key} ${change.name}`);
+          if (rest === undefined || (Array.isArray(rest) && !rest.length) || (isMapping(rest) && !Object.keys(rest).length)) delete r[key];
+          else r[key] = rest;
+        }
+      }
+      summary = `deleted resource ${change.name}${dropped.length ? ` and its colocation constraints (${dropped.join('; ')})` : ''}`;
       break;
     }
     case 'defaults':
@@ -256,6 +292,32 @@ export function applyChange(doc: ClusterDoc, change: ConfigChange, nodes: NodeCo
       Object.assign(raw.properties, change.set);
       summary = `properties: ${JSON.stringify(change.set)}`;
       break;
+    case 'colocation': {
+      const i = find(change.resource);
+      if (i < 0) return { error: `no resource named ${change.resource} (resources: ${names()})` };
+      const r = structuredClone(doc.resources.find((x) => x.name === change.resource)!);
+      const list = r.colocation ?? [];
+      const at = list.findIndex((c) => c.with === change.with);
+      if (change.action === 'add') {
+        const c = { with: change.with, score: change.score! };
+        if (at >= 0) list[at] = c;
+        else list.push(c);
+        summary = `${at >= 0 ? 'changed' : 'added'} colocation constraint: ${change.resource} with ${change.with} (score:${scoreText(c.score)})`;
+      } else {
+        if (at < 0) {
+          const other = doc.resources.find((x) => x.name === change.with)?.colocation?.some((c) => c.with === change.resource);
+          return {
+            error: `no colocation constraint of ${change.resource} with ${change.with}${other ? ` (there is one of ${change.with} with ${change.resource}: piha constraint colocation remove ${change.with} ${change.resource})` : ''}`,
+          };
+        }
+        list.splice(at, 1);
+        summary = `removed colocation constraint: ${change.resource} with ${change.with}`;
+      }
+      if (list.length) r.colocation = list;
+      else delete r.colocation;
+      raw.resources[i] = resourceToRaw(r);
+      break;
+    }
     case 'replace':
       Object.assign(raw, { resources: [], defaults: {}, properties: raw.properties }, change.doc);
       summary = 'replaced the cluster configuration from a file';

@@ -6,9 +6,9 @@ import { checkIPv4, checkName } from './formats.ts';
 import type { NodeDraft } from './nodes.ts';
 import { indexPath, keyPath } from './path.ts';
 import { describe, isMapping, Section } from './read.ts';
-import { DEFAULTS, DEFAULTS_KEYS, RESOURCE_KEYS, RESOURCE_TYPES } from './schema.ts';
+import { DEFAULTS, DEFAULTS_KEYS, INFINITY_SCORE, RESOURCE_KEYS, RESOURCE_TYPES } from './schema.ts';
 import { closest } from './suggest.ts';
-import type { ResourceConfig } from './types.ts';
+import type { ColocationConfig, ResourceConfig } from './types.ts';
 
 export type ResourceDraft = Partial<ResourceConfig> | null;
 
@@ -27,6 +27,7 @@ export function readResources(issues: Issues, raw: unknown): ResourceDraft[] {
   }
   const drafts = raw.map((item, i) => readResource(issues, item, indexPath('resources', i)));
   checkUnique(issues, drafts);
+  checkColocations(issues, drafts);
   return drafts;
 }
 
@@ -50,7 +51,103 @@ function readResource(issues: Issues, raw: unknown, path: string): ResourceDraft
   if (stickiness !== undefined) r.stickiness = stickiness;
   const role = s.oneOf('target_role', ['started', 'stopped'] as const, { example: 'target_role: stopped', what: 'target role' });
   if (role === 'stopped') r.targetRole = 'stopped';
+  const colocation = [...readColocation(s, 'with', 1), ...readColocation(s, 'not_with', -1)];
+  if (colocation.length) r.colocation = colocation;
   return r;
+}
+
+/**
+ * `with:` / `not_with:` (pcs constraint colocation add THIS with OTHER [SCORE]). Three forms:
+ *   with: api                 must run on api's node          (score INFINITY)
+ *   not_with: [api, dns]      must never share a node with them (score -INFINITY)
+ *   not_with: { api: 500 }    rather not (score -500); INFINITY may be written as a score
+ * Names are checked against the other resources in checkColocations.
+ */
+function readColocation(s: Section, key: 'with' | 'not_with', sign: 1 | -1): ColocationConfig[] {
+  const raw = s.nested(key);
+  if (raw === undefined) return [];
+  const path = s.pathOf(key);
+  const verb = key === 'with' ? 'with: api' : 'not_with: api';
+  const out: ColocationConfig[] = [];
+  const addName = (v: unknown, at: string, score: number) => {
+    if (typeof v !== 'string' || v.length === 0) s.issues.add(at, `must be a resource name, like ${verb}, not ${describe(v)}`);
+    else out.push({ with: v, score: sign * score });
+  };
+  if (typeof raw === 'string') addName(raw, path, INFINITY_SCORE);
+  else if (Array.isArray(raw)) raw.forEach((v, i) => addName(v, indexPath(path, i), INFINITY_SCORE));
+  else if (isMapping(raw)) {
+    for (const [name, v] of Object.entries(raw)) {
+      const score = parseScore(v);
+      if (score === null) {
+        s.issues.add(
+          keyPath(path, name),
+          `the score must be a whole number from 1 to ${INFINITY_SCORE} or INFINITY (${key === 'with' ? 'how much to prefer' : 'how much to avoid'} ${name}'s node), not ${describe(v)}`,
+        );
+      } else addName(name, keyPath(path, name), score);
+    }
+  } else {
+    s.issues.add(path, `must be a resource name, a list of names or a mapping of name: score, like ${verb} or ${key}: { api: 500 }, not ${describe(raw)}`);
+  }
+  return out;
+}
+
+function parseScore(v: unknown): number | null {
+  if (typeof v === 'string' && /^\+?(INFINITY|inf)$/i.test(v.trim())) return INFINITY_SCORE;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= INFINITY_SCORE) return v;
+  return null;
+}
+
+/** Colocations name other resources, never themselves, never both with and not_with the same
+ *  one, and form no cycle (piha places the resource a constraint points at first). */
+function checkColocations(issues: Issues, drafts: ResourceDraft[]): void {
+  const names = drafts.map((r) => r?.name).filter((n): n is string => typeof n === 'string');
+  const byName = new Map<string, number>();
+  drafts.forEach((r, i) => r?.name !== undefined && !byName.has(r.name) && byName.set(r.name, i));
+  const edges = new Map<string, string[]>();
+  drafts.forEach((r, i) => {
+    if (!r?.colocation || r.name === undefined) return;
+    const path = indexPath('resources', i);
+    const seen = new Map<string, number>();
+    const good: string[] = [];
+    for (const c of r.colocation) {
+      const key = c.score > 0 ? 'with' : 'not_with';
+      const at = keyPath(path, key);
+      if (c.with === r.name) {
+        issues.add(at, `${r.name} cannot be colocated with itself`);
+      } else if (!byName.has(c.with)) {
+        const guess = closest(c.with, names);
+        issues.add(at, `no resource named ${JSON.stringify(c.with)}${guess ? ` (did you mean ${guess}?)` : names.length > 1 ? ` (resources are: ${names.join(', ')})` : ''}`);
+      } else if (seen.has(c.with)) {
+        issues.add(at, `${c.with} is named twice in with:/not_with: of ${r.name}; keep one (a resource is either kept with another or kept apart)`);
+      } else {
+        seen.set(c.with, c.score);
+        good.push(c.with);
+      }
+    }
+    edges.set(r.name, good);
+  });
+  // A cycle (a with b, b not_with a) has no order to place in: report it once, at its first member.
+  const state = new Map<string, 'open' | 'done'>();
+  const reported = new Set<string>();
+  const visit = (n: string, stack: string[]): void => {
+    if (state.get(n) === 'done') return;
+    if (state.get(n) === 'open') {
+      const cycle = stack.slice(stack.indexOf(n));
+      const first = cycle[0]!;
+      if (!reported.has(first)) {
+        cycle.forEach((x) => reported.add(x));
+        issues.add(
+          keyPath(indexPath('resources', byName.get(first)!), 'with'),
+          `colocation cycle ${[...cycle, n].join(' -> ')}: piha places the resource a constraint names first, so one direction is enough; remove the constraint from one of them`,
+        );
+      }
+      return;
+    }
+    state.set(n, 'open');
+    for (const m of edges.get(n) ?? []) visit(m, [...stack, n]);
+    state.set(n, 'done');
+  };
+  for (const n of edges.keys()) visit(n, []);
 }
 
 /** Location scores: node name -> integer (negative = avoid). Names are checked later

@@ -18,8 +18,12 @@ export const DEFAULTS_KEYS = ['resource_stickiness'] as const;
 
 export const RESOURCE_KEYS = [
   'name', 'type', 'ip', 'cidr_netmask', 'monitor_interval', 'migration_threshold',
-  'failure_timeout', 'prefers', 'resource_stickiness', 'checks', 'target_role',
+  'failure_timeout', 'prefers', 'resource_stickiness', 'checks', 'target_role', 'with', 'not_with',
 ] as const;
+/** Pacemaker's INFINITY: a colocation score this large (or its negative) is mandatory. */
+export const INFINITY_SCORE = 1_000_000;
+/** A score as pcs prints it: INFINITY, -INFINITY or the number. */
+export const scoreText = (n: number): string => (Math.abs(n) >= INFINITY_SCORE ? `${n < 0 ? '-' : ''}INFINITY` : String(n));
 export const RESOURCE_TYPES = ['vip'] as const;
 
 export const CHECK_TYPES = ['http', 'tcp', 'exec'] as const;

@@ -35,6 +35,17 @@ export interface ResourceConfig {
   checks: HealthCheckConfig[];
   /** pcs meta target-role: 'stopped' keeps the resource configured but running nowhere. */
   targetRole?: 'started' | 'stopped';
+  /**
+   * Colocation constraints (pcs constraint colocation add THIS with OTHER SCORE), in file order:
+   * `with:` gives positive scores, `not_with:` negative ones; ±INFINITY (1000000) means must /
+   * must not share a node. OTHER is placed first; THIS follows it (core/placement.ts).
+   */
+  colocation?: ColocationConfig[];
+}
+
+export interface ColocationConfig {
+  with: string;
+  score: number;
 }
 
 export interface TimingConfig {

@@ -22,6 +22,8 @@ export interface SimClusterShape {
   fencing?: 'lease' | 'watchdog' | 'device' | 'both';
   /** Hardware watchdog timeout (short in the simulator to keep runs short; the rule scales). */
   watchdogMs?: number;
+  /** Colocation constraints between the VIPs: vip<from> with vip<with> at score (±1000000 = must / must not). */
+  colocations?: { from: number; with: number; score: number }[];
 }
 
 /** Fencing config: one device per member, runnable by every other node (a plug or script);
@@ -61,6 +63,9 @@ export function simConfig(s: SimClusterShape): PihaConfig {
     failureTimeoutMs: s.failureTimeoutMs ?? 10_000,
     prefers: s.prefers ? { [`n${(i % s.nodes) + 1}`]: 50 } : {},
     checks: [],
+    ...((s.colocations ?? []).some((c) => c.from === i)
+      ? { colocation: s.colocations!.filter((c) => c.from === i).map((c) => ({ with: `vip${c.with}`, score: c.score })) }
+      : {}),
   }));
   return {
     cluster: {

@@ -49,9 +49,26 @@ export function drawShape(rng: Rng, over: Partial<SimClusterShape> = {}): SimClu
   };
 }
 
+/**
+ * Colocation constraints for a shape with several VIPs, from their own generator so the rest of
+ * a seed's scenario is unchanged by them: each VIP may follow (INFINITY), avoid (-INFINITY) or
+ * lean towards/away from (±300) a VIP listed before it, so there is never a cycle.
+ */
+export function drawColocations(seed: number, resources: number): NonNullable<SimClusterShape['colocations']> {
+  const rng = new Rng(seed * 40503 + 7);
+  const out: NonNullable<SimClusterShape['colocations']> = [];
+  if (resources < 2 || !rng.chance(0.5)) return out;
+  for (let from = 1; from < resources; from++) {
+    if (!rng.chance(0.7)) continue;
+    out.push({ from, with: rng.int(0, from - 1), score: rng.pick([1_000_000, -1_000_000, 300, -300]) });
+  }
+  return out;
+}
+
 export function simulate(seed: number, o: SimOptions = {}): SimResult {
   const rng = new Rng(seed * 2654435761);
-  const shape = drawShape(rng, o.shape);
+  const drawn = drawShape(rng, o.shape);
+  const shape: SimClusterShape = { ...drawn, colocations: o.shape?.colocations ?? drawColocations(seed, drawn.resources) };
   const config = simConfig(shape);
   const world = new World({
     seed,
@@ -216,7 +233,27 @@ function checkLiveness(world: World): string[] {
   const maxCommitted = Math.max(0, ...world.committedByEpoch.keys());
   const agreed = statuses[0]?.s.config.epoch ?? 0;
   if (world.p.persistence && agreed < maxCommitted) out.push(`after settling: epoch ${maxCommitted} was committed but the cluster is at ${agreed} (a committed change was lost)`);
-  const coordStatus = statuses.find(({ n }) => n.id === [...coords][0])!.s;
+  const coordNode = statuses.find(({ n }) => n.id === [...coords][0])!;
+  const coordStatus = coordNode.s;
+  // The constraints in force (run-time config changes may have deleted a VIP and its constraints).
+  const doc = coordNode.n.core!.clusterConfig().doc;
+  const assigned = new Map(coordStatus.resources.map((r) => [r.name, r.assignedTo]));
+  // May `name` run on `node` given where the VIPs it must follow or avoid are assigned?
+  const colocationAllows = (name: string, node: string) =>
+    (doc.resources.find((x) => x.name === name)?.colocation ?? []).every((c) =>
+      c.score >= 1_000_000 ? assigned.get(c.with) === node : c.score <= -1_000_000 ? assigned.get(c.with) !== node : true,
+    );
+  for (const r of doc.resources) {
+    for (const c of r.colocation ?? []) {
+      const a = assigned.get(r.name) ?? null;
+      const b = assigned.get(c.with) ?? null;
+      if (c.score >= 1_000_000) {
+        if (a !== null && a !== b) out.push(`after settling: ${r.name} must run with ${c.with} but is assigned to ${a}, ${c.with} to ${b ?? 'nowhere'}`);
+      } else if (c.score <= -1_000_000) {
+        if (a !== null && a === b) out.push(`after settling: ${r.name} must never share a node with ${c.with} but both are assigned to ${a}`);
+      }
+    }
+  }
   for (const r of coordStatus.resources) {
     const holders = world.holders(r.name);
     const names = holders.map((h: SimNode) => h.name).join(',');
@@ -226,7 +263,7 @@ function checkLiveness(world: World): string[] {
         const fc = r.failCounts[node.name] ?? 0;
         // Resources created at run time (config faults) have the file's default threshold.
         const thr = world.p.config.resources.find((x) => x.name === r.name)?.migrationThreshold ?? DEFAULTS.migrationThreshold;
-        return cfg.role === 'member' && node.state === 'online' && !(thr > 0 && fc >= thr);
+        return cfg.role === 'member' && node.state === 'online' && !(thr > 0 && fc >= thr) && colocationAllows(r.name, node.name);
       });
       if (eligible) out.push(`after settling: ${r.name} is assigned nowhere although a node is eligible`);
       if (holders.length) out.push(`after settling: ${r.name} is held by ${names} but assigned nowhere`);

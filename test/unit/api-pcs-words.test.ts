@@ -51,3 +51,49 @@ test('coordinator-side change errors speak in the command\'s words; no-quorum-po
   assert.ok('doc' in ok && ok.doc.resources[0].stickiness === 60);
   assert.match(formatResource(docToRaw(ok.doc).resources[0] as Record<string, unknown>), /Meta Attrs: migration-threshold=3 failure-timeout=0s resource-stickiness=60/);
 });
+
+test('constraint colocation add/remove as cluster changes: scores, errors, round trip, and delete drops them', async () => {
+  const { parseChange, encodeDoc, decodeDoc } = await import('../../src/config/cluster-doc.ts');
+  const { parseScoreWord, colocationsOf } = await import('../../src/api/config-cli.ts');
+  const cfg = config();
+  let doc = docFromRaw(docToRaw({ resources: cfg.resources, defaults: cfg.defaults, properties: { stonithEnabled: false } }), cfg.nodes).doc!;
+  const must = <T extends object>(r: T | { error: string }): T => {
+    assert.ok(!('error' in r), JSON.stringify(r));
+    return r as T;
+  };
+  doc = must(applyChange(doc, { op: 'create', resource: { name: 'web', ip: '192.0.2.160' } }, cfg.nodes)).doc;
+  doc = must(applyChange(doc, { op: 'create', resource: { name: 'dns', ip: '192.0.2.161' } }, cfg.nodes)).doc;
+  const add = must(applyChange(doc, { op: 'colocation', action: 'add', resource: 'web', with: 'vip0', score: 1_000_000 }, cfg.nodes));
+  assert.equal(add.summary, 'added colocation constraint: web with vip0 (score:INFINITY)');
+  doc = add.doc;
+  doc = must(applyChange(doc, { op: 'colocation', action: 'add', resource: 'dns', with: 'vip0', score: -300 }, cfg.nodes)).doc;
+  assert.deepEqual(doc.resources.find((r) => r.name === 'dns')!.colocation, [{ with: 'vip0', score: -300 }]);
+  // As the file spells it, and back through the wire encoding unchanged.
+  const raw = docToRaw(doc).resources as Record<string, unknown>[];
+  assert.equal(raw.find((r) => r.name === 'web')!.with, 'vip0');
+  assert.deepEqual(raw.find((r) => r.name === 'dns')!.not_with, { vip0: 300 });
+  assert.deepEqual(colocationsOf(raw.find((r) => r.name === 'dns')!), [{ with: 'vip0', score: -300 }]);
+  assert.deepEqual(decodeDoc(encodeDoc(doc), cfg.nodes), doc);
+  assert.match(formatResource(raw.find((r) => r.name === 'dns')!), /Colocation: not with vip0 \(score:-300\)/);
+  // A cycle, an unknown resource and removing what is not there are refused with the reason.
+  const cyc = applyChange(doc, { op: 'colocation', action: 'add', resource: 'vip0', with: 'web', score: 1_000_000 }, cfg.nodes);
+  assert.ok('error' in cyc && /colocation cycle/.test(cyc.error), JSON.stringify(cyc));
+  const unknown = applyChange(doc, { op: 'colocation', action: 'add', resource: 'web', with: 'nope', score: 5 }, cfg.nodes);
+  assert.ok('error' in unknown && /resource web with: no resource named "nope"/.test(unknown.error), JSON.stringify(unknown));
+  const wrongWay = applyChange(doc, { op: 'colocation', action: 'remove', resource: 'vip0', with: 'web' }, cfg.nodes);
+  assert.ok('error' in wrongWay && /piha constraint colocation remove web vip0/.test(wrongWay.error), JSON.stringify(wrongWay));
+  // Deleting vip0 drops the constraints that name it, and says so.
+  const del = must(applyChange(doc, { op: 'delete', name: 'vip0' }, cfg.nodes));
+  assert.match(del.summary, /deleted resource vip0 and its colocation constraints \(web with vip0; dns not_with vip0\)/);
+  assert.ok(del.doc.resources.every((r) => !r.colocation));
+  const rm = must(applyChange(doc, { op: 'colocation', action: 'remove', resource: 'web', with: 'vip0' }, cfg.nodes));
+  assert.equal(rm.doc.resources.find((r) => r.name === 'web')!.colocation, undefined);
+  // Words and wire checks.
+  assert.equal(parseScoreWord('-INFINITY'), -1_000_000);
+  assert.equal(parseScoreWord('+inf'), 1_000_000);
+  assert.equal(parseScoreWord('-250'), -250);
+  assert.throws(() => parseScoreWord('0'), WordsError);
+  assert.throws(() => parseScoreWord('lots'), /bad score "lots"/);
+  assert.equal(typeof parseChange(JSON.stringify({ op: 'colocation', action: 'add', resource: 'a', with: 'b', score: 0 })), 'string');
+  assert.equal(typeof parseChange(JSON.stringify({ op: 'colocation', action: 'flip', resource: 'a', with: 'b' })), 'string');
+});

@@ -249,3 +249,30 @@ test('health checks', () => {
     'timeout 2s (the default) is longer than interval 1s', 'set timeout: 1s or less');
   expectError(withCheck({ type: 'exec', command: 'x', timeout: '0s' }), 'resources[0].checks[0].timeout', 'must be more than 0');
 });
+
+test('colocation: with / not_with in three forms, read into scores', () => {
+  const c = edit((c) => {
+    c.resources.push({ name: 'ingress', ip: '192.168.0.151', with: 'api' });
+    c.resources.push({ name: 'dns', ip: '192.168.0.152', not_with: ['api', 'ingress'] });
+    c.resources.push({ name: 'mqtt', ip: '192.168.0.153', not_with: { dns: 500 }, with: { api: 'INFINITY' } });
+  });
+  const r = parseConfig(stringify(c));
+  assert.deepEqual(r.errors, []);
+  const by = (n: string) => r.config!.resources.find((x) => x.name === n)!.colocation;
+  assert.deepEqual(by('ingress'), [{ with: 'api', score: 1_000_000 }]);
+  assert.deepEqual(by('dns'), [{ with: 'api', score: -1_000_000 }, { with: 'ingress', score: -1_000_000 }]);
+  assert.deepEqual(by('mqtt'), [{ with: 'api', score: 1_000_000 }, { with: 'dns', score: -500 }]);
+  assert.equal(by('api'), undefined);
+});
+
+test('colocation errors: unknown name with a suggestion, itself, twice, bad forms and scores, cycles', () => {
+  const two = (f: (a: Obj, b: Obj) => void) => edit((c) => { c.resources.push({ name: 'ingress', ip: '192.168.0.151' }); f(c.resources[0], c.resources[1]); });
+  expectError(two((_a, b) => (b.with = 'apj')), 'resources[1].with', 'no resource named "apj"', 'did you mean api?');
+  expectError(two((a) => (a.with = 'api')), 'resources[0].with', 'cannot be colocated with itself');
+  expectError(two((_a, b) => { b.with = 'api'; b.not_with = 'api'; }), 'resources[1].not_with', 'named twice');
+  expectError(two((_a, b) => (b.with = 3)), 'resources[1].with', 'must be a resource name, a list of names or a mapping');
+  expectError(two((_a, b) => (b.with = ['api', 7])), 'resources[1].with[1]', 'must be a resource name');
+  expectError(two((_a, b) => (b.not_with = { api: 0 })), 'resources[1].not_with.api', 'whole number from 1 to 1000000 or INFINITY');
+  expectError(two((_a, b) => (b.not_with = { api: -5 })), 'resources[1].not_with.api', 'how much to avoid');
+  expectError(two((a, b) => { a.with = 'ingress'; b.not_with = 'api'; }), 'resources[0].with', 'colocation cycle api -> ingress -> api', 'remove the constraint from one of them');
+});
