@@ -255,7 +255,12 @@ export function applyChange(doc: ClusterDoc, change: ConfigChange, nodes: NodeCo
       const i = find(change.name);
       if (i < 0) return { error: `no resource named ${change.name} (resources: ${names()})` };
       if ('name' in change.set && change.set.name !== change.name) return { error: 'a resource cannot be renamed: delete it and create it under the new name' };
-      const r = { ...(raw.resources[i] as Record<string, unknown>), ...change.set };
+      const old = raw.resources[i] as Record<string, unknown>;
+      const r = { ...old, ...change.set };
+      // A new address of the other family (IPv4 <-> IPv6) and no prefix given: that family's
+      // default (32 or 128), not the old one (an IPv6 VIP with the old /32 adds a /32 route).
+      const v6 = (x: unknown): boolean => typeof x === 'string' && x.includes(':');
+      if ('ip' in change.set && !('cidr_netmask' in change.set) && v6(change.set.ip) !== v6(old.ip)) delete r.cidr_netmask;
       for (const k of change.unset ?? []) delete r[k];
       raw.resources[i] = r;
       summary = `updated resource ${change.name}: ${Object.entries(change.set).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}${change.unset?.length ? ` (unset ${change.unset.join(', ')})` : ''}`;

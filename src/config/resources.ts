@@ -2,7 +2,7 @@
 
 import type { Issues } from './errors.ts';
 import { readChecks } from './checks.ts';
-import { checkIPv4, checkName } from './formats.ts';
+import { canonicalIP, checkIP, checkName, ipFamily } from './formats.ts';
 import type { NodeDraft } from './nodes.ts';
 import { indexPath, keyPath } from './path.ts';
 import { describe, isMapping, Section } from './read.ts';
@@ -37,8 +37,7 @@ function readResource(issues: Issues, raw: unknown, path: string): ResourceDraft
   const r: Partial<ResourceConfig> = {
     name: s.string('name', { required: true, example: 'name: kubernetes_api', check: (v) => checkName(v, 'kubernetes_api') }),
     type: s.oneOf('type', RESOURCE_TYPES, { example: 'type: vip', what: 'resource type' }) ?? 'vip',
-    ip: s.string('ip', { required: true, example: 'ip: 192.168.0.150', check: (v) => checkIPv4(v, '192.168.0.150') }),
-    cidrNetmask: s.int('cidr_netmask', { example: 'cidr_netmask: 32', min: 0, max: 32, what: 'a prefix length 0-32' }) ?? DEFAULTS.cidrNetmask,
+    ...readIpAndPrefix(s),
     monitorIntervalMs: s.duration('monitor_interval', { example: 'monitor_interval: 5s' }) ?? DEFAULTS.monitorIntervalMs,
     migrationThreshold:
       s.int('migration_threshold', { example: 'migration_threshold: 3', min: 0, what: 'a non-negative whole number (0 = never move because of failures)' }) ??
@@ -54,6 +53,23 @@ function readResource(issues: Issues, raw: unknown, path: string): ResourceDraft
   const colocation = [...readColocation(s, 'with', 1), ...readColocation(s, 'not_with', -1)];
   if (colocation.length) r.colocation = colocation;
   return r;
+}
+
+/**
+ * `ip:` (IPv4, or IPv6 stored in canonical form, so the unique-IP check and the comparison
+ * with the kernel's addresses see one spelling) and `cidr_netmask:` (0-32 for IPv4, 0-128
+ * for IPv6). Defaults: 32 for IPv4, 128 for IPv6 (DEFAULTS), as keepalived does for a
+ * virtual_ipaddress without a prefix: the VIP is one address, the node's own address on the
+ * LAN provides the on-link route. (IPaddr2 would take the prefix of the matching route.)
+ */
+function readIpAndPrefix(s: Section): Pick<ResourceConfig, 'ip' | 'cidrNetmask'> {
+  const raw = s.string('ip', { required: true, example: 'ip: 192.168.0.150', check: (v) => checkIP(v, '192.168.0.150') });
+  const ip = raw === undefined ? undefined : canonicalIP(raw);
+  const v6 = ip !== undefined && ipFamily(ip) === 6;
+  const max = v6 ? 128 : 32;
+  const what = v6 ? 'a prefix length 0-128 for an IPv6 address' : 'a prefix length 0-32';
+  const cidr = s.int('cidr_netmask', { example: `cidr_netmask: ${v6 ? 128 : 32}`, min: 0, max, what });
+  return { ip: ip as string, cidrNetmask: cidr ?? (v6 ? DEFAULTS.cidrNetmask6 : DEFAULTS.cidrNetmask) };
 }
 
 /**

@@ -69,6 +69,7 @@ export const DEFAULTS = {
   votes: 1,
   resourceStickiness: 100,
   cidrNetmask: 32, // a VIP is one address; /32 adds no route to the table
+  cidrNetmask6: 128, // the same for IPv6 (keepalived's default too); see readIpAndPrefix
   monitorIntervalMs: 5_000,
   migrationThreshold: 3,
   failureTimeoutMs: 0, // failures never expire unless asked

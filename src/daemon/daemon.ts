@@ -16,7 +16,8 @@ import { UdpTransport } from '../transport/udp.ts';
 import { loadKeyFile } from '../transport/authkey.ts';
 import { VipManager, type VipResource } from '../vip/manager.ts';
 import { AddressGuard } from '../vip/guard.ts';
-import { startStatusServer, toDaemonStatus, type StatusServer } from '../api/status-server.ts';
+import { findExecutable, na6Requirement } from '../vip/garp.ts';
+import { startStatusServer, toDaemonStatus, type StatusServer, type StatusServerOptions } from '../api/status-server.ts';
 import { startControlServer, type ControlServer } from '../api/control.ts';
 import type { ControlRequest, ControlResponse, MetricsSnapshot, SafetyInfo } from '../api/status-types.ts';
 import { createSystemInfoCache } from '../api/system-info.ts';
@@ -158,6 +159,10 @@ export class Daemon {
   async start(): Promise<void> {
     const { config, node } = this.o;
     const key = loadKeyFile(config.cluster.authkey);
+    // IPv6 VIPs are announced with na6 (garp.ts): refuse to start without it, but only then.
+    const na6 = findExecutable('na6');
+    const noNa6 = na6Requirement(config.resources, na6);
+    if (noNa6) throw new Error(noNa6);
     const incarnation = this.store.nextIncarnation();
     this.core = new Core({
       config,
@@ -172,8 +177,9 @@ export class Daemon {
       ifname: config.cluster.interface,
       now: monotonicNow,
       logger: this.log.child({ part: 'vip' }),
+      garp: { na6Path: na6 ?? 'na6' },
       onEvent: (e) => {
-        if (e.type === 'garp' && !e.ok) this.log.warn({ event: 'garp_failed', ip: e.ip, form: e.form, error: e.error }, 'gratuitous ARP failed');
+        if (e.type === 'garp' && !e.ok) this.log.warn({ event: 'garp_failed', ip: e.ip, form: e.form, error: e.error }, e.form === 'na' ? 'unsolicited neighbour advertisement failed' : 'gratuitous ARP failed');
       },
     });
     // Out-of-process backstop: removes our VIPs if this process is killed or frozen.
@@ -218,9 +224,7 @@ export class Daemon {
     await this.bindTransport();
     const system = createSystemInfoCache({ lazy: true });
     const [host, portStr] = splitHostPort(config.cluster.statusBind);
-    this.status = await startStatusServer({
-      host,
-      port: Number(portStr),
+    this.status = await this.startStatus(host, Number(portStr), {
       getStatus: () => this.statusSnapshot(),
       getMetrics: () => this.metrics(),
       events: this.events,
@@ -231,15 +235,31 @@ export class Daemon {
     this.control = await startControlServer({ path: config.cluster.socket, handle: (req) => this.onControl(req), slowTimeoutMs: 65_000 });
     // Monitors start with the core's first `resources` effect (the configuration in force).
     // Reconcile: an address of ours on the interface that the core does not hold is removed.
-    this.intervals.push(setInterval(() => void this.reconcile(), 2000));
+    // Every 2 s, and node_down watching every 500 ms: both run from step() (chores()), which
+    // the heartbeat timer calls at least every heartbeat, so they cost no wake-ups of their own.
     if (config.hardware.led) this.intervals.push(setInterval(() => this.updateLed(), 200));
-    // The core logs node_up but not a node falling silent: node_down comes from watching (events.ts).
-    this.intervals.push(setInterval(() => this.events.observeNodes(this.core.status(monotonicNow()).nodes.map((n) => ({ name: n.name, online: n.state !== 'offline' }))), 500));
     this.step({ kind: 'tick' });
     this.log.info(
       { event: 'daemon_started', version: VERSION, incarnation, addr: node.addr, port: config.cluster.port, status: `${config.cluster.statusBind}`, socket: config.cluster.socket, profile: config.cluster.profile },
       `piha ${VERSION} started as ${node.name}`,
     );
+  }
+
+  /**
+   * The status server. `0.0.0.0` (the default status_bind) listens on `::` instead when the
+   * kernel has IPv6: one dual-stack socket that takes IPv4 too (libuv clears IPV6_V6ONLY), so
+   * /healthz also answers through an IPv6 VIP. Without IPv6 (ipv6.disable=1) it is 0.0.0.0.
+   */
+  private async startStatus(host: string, port: number, rest: Omit<StatusServerOptions, 'host' | 'port'>): Promise<StatusServer> {
+    if (host === '0.0.0.0') {
+      try {
+        return await startStatusServer({ ...rest, host: '::', port });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw e;
+      }
+    }
+    return startStatusServer({ ...rest, host, port });
   }
 
   private async bindTransport(): Promise<void> {
@@ -265,7 +285,25 @@ export class Daemon {
     this.lastStepAt = now;
     this.enqueue(effects);
     this.petGuard(now);
+    this.chores(now);
     this.schedule();
+  }
+
+  private observeAt = 0;
+  private reconcileAt = 0;
+  /** Periodic work that needs no timer of its own (an idle wake-up costs ~0.1 ms of CPU). */
+  private chores(now: number): void {
+    if (this.stopping) return;
+    if (now >= this.observeAt) {
+      this.observeAt = now + 500;
+      // The core logs node_up but not a node falling silent: node_down comes from watching (events.ts).
+      this.events.observeNodes(this.core.status(now).nodes.map((n) => ({ name: n.name, online: n.state !== 'offline' })));
+    }
+    if (now >= this.reconcileAt) {
+      // The first one 2 s after start, as the interval it replaces did.
+      if (this.reconcileAt > 0) void this.reconcile();
+      this.reconcileAt = now + 2000;
+    }
   }
 
   private petGuard(now: number): void {
@@ -282,9 +320,19 @@ export class Daemon {
     if (this.timer && wake >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = wake;
-    const delay = Math.max(0, wake - monotonicNow());
+    // Never wake before the core's deadline: node's timers count from the event loop's cached
+    // time (whole ms, taken when this loop iteration began), so a timer for the exact delay
+    // fired up to ~1 ms early; the core then had nothing to do yet and a second wake-up
+    // followed 1-2 ms later. Rounding up and adding 1 ms makes one wake-up, at most ~2 ms after
+    // the deadline (the second wake-up came ~1 ms after it). The core's deadlines keep their
+    // margins (a heartbeat or a refresh a millisecond later; a release deadline is
+    // releaseMarginMs >= 50 ms before the lease ends and the address guard backs it up).
+    const due = wake - monotonicNow();
+    const delay = due > 0 ? Math.ceil(due) + 1 : 0;
+    const fireAt = monotonicNow() + delay;
     this.timer = setTimeout(() => {
-      const late = monotonicNow() - this.timerAt;
+      // Loop lag: how late the loop ran this timer (the extra millisecond above is not lag).
+      const late = monotonicNow() - fireAt;
       this.loopLagMs = Math.max(0, late);
       this.lastLoopAt = monotonicNow();
       this.timer = null;
@@ -478,8 +526,11 @@ export class Daemon {
     if (this.stopping || !this.core.holding(r.name)) return;
     const v = vipOf(r);
     let reason = '';
-    if (!(await this.vip.linkUp())) reason = `link ${this.o.config.cluster.interface} is down`;
-    else if (!(await this.vip.present(v))) reason = 'address missing from the interface';
+    // Link state and the address from one `ip addr show` (it was two commands).
+    const found = await this.vip.check(v);
+    if (found === 'link-down') reason = `link ${this.o.config.cluster.interface} is down`;
+    else if (found === 'missing') reason = 'address missing from the interface';
+    else if (found === 'unreadable') reason = `cannot read the addresses of ${this.o.config.cluster.interface} (ip addr show failed)`;
     else {
       const down = (this.checks.get(r.name) ?? []).find((c) => !c.up);
       if (down) reason = `health check ${down.cfg.type} ${down.cfg.target} failing: ${down.lastReason}`;

@@ -11,15 +11,34 @@
 // spawned on our timer (exact spacing, exact count), and each process has a kill watchdog.
 // On stop() the in-flight processes are killed too: a GARP sent after we released the
 // address would pull the traffic back from the new holder.
+//
+// IPv6 VIPs get unsolicited Neighbour Advertisements instead (RFC 4861 7.2.6), on the same
+// schedule (takeover burst, second burst, periodic refresh; a burst of 3 is the RFC's
+// MAX_NEIGHBOR_ADVERTISEMENT): one `na6` (Debian package ipv6toolkit) process per packet,
+//   na6 -i IF -s VIP -d ff02::1 -t VIP -o -e
+// = from the VIP to all nodes, target the VIP, Override flag set, Solicited flag clear, with
+// the target link-layer address option (na6 fills in the interface's MAC). A neighbour with
+// an entry for the VIP takes the new MAC at once (state STALE, then confirmed by unicast);
+// one without an entry ignores it and resolves normally when it needs to. Measured in the
+// lab (kernel 6.18): the kernel itself sends NO advertisement for an address added with
+// `nodad`, even with net.ipv6.conf.IF.ndisc_notify=1; it sends one only after DAD (~1 s later,
+// once) or with accept_dad=0, and never on a lifetime refresh. So the kernel cannot be the
+// announcer, and Debian's arping is IPv4-only (ndisc6 only solicits): na6 is the Debian tool
+// that sends an unsolicited NA, with no raw-socket code or native addon in piha.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
-export type GarpForm = 'request' | 'reply';
+/** ARP request / ARP reply (IPv4), unsolicited neighbour advertisement (IPv6). */
+export type GarpForm = 'request' | 'reply' | 'na';
 
 export interface GarpOptions {
   /** Default true. */
   enabled?: boolean;
   arpingPath?: string;
+  /** ipv6toolkit's na6, for IPv6 VIPs (default 'na6'). */
+  na6Path?: string;
   /** Packets of each form per burst (default 3). */
   burstCount?: number;
   /** Spacing of packets in a burst (default 200 ms). */
@@ -30,7 +49,7 @@ export interface GarpOptions {
   refreshIntervalMs?: number;
   /** Packets of each form per periodic announcement (default 1). */
   refreshCount?: number;
-  /** Default both. */
+  /** IPv4 forms, default both. IPv6 addresses always get 'na'. */
   forms?: GarpForm[];
   /** Kill an arping still running after this (default 3000 ms; arping -c 1 takes ~1 s). */
   processTimeoutMs?: number;
@@ -67,6 +86,7 @@ export class GarpAnnouncer {
     this.o = {
       enabled: g.enabled ?? true,
       arpingPath: g.arpingPath ?? 'arping',
+      na6Path: g.na6Path ?? 'na6',
       burstCount: g.burstCount ?? 3,
       burstIntervalMs: g.burstIntervalMs ?? 200,
       secondBurstDelayMs: g.secondBurstDelayMs ?? 2000,
@@ -129,7 +149,7 @@ export class GarpAnnouncer {
   private burst(ip: string, a: Announce, count: number): void {
     for (let i = 0; i < count; i++) {
       const send = (): void => {
-        for (const form of this.o.forms) this.sendOne(ip, a, form);
+        for (const form of ip.includes(':') ? (['na'] as const) : this.o.forms) this.sendOne(ip, a, form);
       };
       if (i === 0) send();
       else this.after(a, i * this.o.burstIntervalMs, send);
@@ -138,10 +158,7 @@ export class GarpAnnouncer {
 
   private sendOne(ip: string, a: Announce, form: GarpForm): void {
     if (this.active.get(ip) !== a) return; // stopped meanwhile
-    const args = ['-q', form === 'request' ? '-U' : '-A', '-c', '1', '-I', this.cfg.ifname, '-s', ip, ip];
-    const [cmd, argv] = this.cfg.netns
-      ? ['ip', ['netns', 'exec', this.cfg.netns, this.o.arpingPath, ...args]]
-      : [this.o.arpingPath, args];
+    const [cmd, argv] = announceCommand(this.cfg.ifname, ip, form, this.o, this.cfg.netns);
     let child: ChildProcess;
     try {
       child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -158,11 +175,11 @@ export class GarpAnnouncer {
       a.procs.delete(child);
       // Killed by stop(): the packet most likely went out already; count it neither way.
       if (this.active.get(ip) !== a && child.signalCode === 'SIGKILL') return;
-      this.report({ ip, form, ok, error: ok ? undefined : why || err.trim() || 'arping failed' });
+      this.report({ ip, form, ok, error: ok ? undefined : why || err.trim() || `${form === 'na' ? 'na6' : 'arping'} failed` });
     };
     const watchdog = setTimeout(() => {
       child.kill('SIGKILL');
-      finish(false, `arping still running after ${this.o.processTimeoutMs} ms`);
+      finish(false, `${form === 'na' ? 'na6' : 'arping'} still running after ${this.o.processTimeoutMs} ms`);
     }, this.o.processTimeoutMs);
     child.stderr!.setEncoding('utf8').on('data', (c: string) => { if (err.length < 4096) err += c; });
     child.on('error', (e) => finish(false, String(e)));
@@ -178,4 +195,53 @@ export class GarpAnnouncer {
       /* a reporting bug must not break announcing */
     }
   }
+}
+
+/**
+ * The process that sends one announcement: [file, argv]. IPv4: `arping -q -U|-A -c 1 -I IF -s
+ * VIP VIP`; IPv6 ('na'): `na6 -i IF -s VIP -d ff02::1 -t VIP -o -e` (see the top of this file).
+ */
+export function announceCommand(
+  ifname: string,
+  ip: string,
+  form: GarpForm,
+  paths: { arpingPath?: string; na6Path?: string } = {},
+  netns?: string,
+): [string, string[]] {
+  const [bin, args] =
+    form === 'na'
+      ? [paths.na6Path ?? 'na6', ['-i', ifname, '-s', ip, '-d', 'ff02::1', '-t', ip, '-o', '-e']]
+      : [paths.arpingPath ?? 'arping', ['-q', form === 'request' ? '-U' : '-A', '-c', '1', '-I', ifname, '-s', ip, ip]];
+  return netns ? ['ip', ['netns', 'exec', netns, bin, ...args]] : [bin, args];
+}
+
+/**
+ * The absolute path of an executable `name` on PATH or in `extraDirs` (na6 lives in /usr/sbin,
+ * which a non-root PATH may lack), or null. A name with a slash is checked as it is.
+ */
+export function findExecutable(name: string, extraDirs: string[] = ['/usr/sbin', '/sbin'], path = process.env.PATH ?? ''): string | null {
+  const ok = (f: string): boolean => {
+    try {
+      accessSync(f, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (name.includes('/')) return ok(name) ? name : null;
+  for (const dir of [...path.split(delimiter).filter(Boolean), ...extraDirs]) {
+    const f = join(dir, name);
+    if (ok(f)) return f;
+  }
+  return null;
+}
+
+/**
+ * The start-up check: IPv6 VIPs need na6 (`na6Path` = where findExecutable found it, or null).
+ * The error to refuse start-up with, or null. No IPv6 VIP, no requirement.
+ */
+export function na6Requirement(resources: { name: string; ip: string }[], na6Path: string | null): string | null {
+  const v6 = resources.filter((r) => r.ip.includes(':'));
+  if (!v6.length || na6Path) return null;
+  return `IPv6 VIP ${v6.map((r) => `${r.name} (${r.ip})`).join(', ')} needs na6 to send unsolicited neighbour advertisements, and na6 is not installed: apt-get install ipv6toolkit`;
 }

@@ -4,8 +4,23 @@
 // `valid_lft N`, so a frozen or killed daemon loses the address by itself. The `notAfter`
 // rule (skip if the monotonic clock is past it) is checked by the ip runner as the very last
 // thing before the command is written, after any queueing in front of it.
+//
+// IPv6 VIPs take the same path (same lock, lifetimes, guard, presence checks; iproute2 picks
+// the family from the address) with two additions, both as keepalived does for its VIPs:
+//   * `nodad`: usable at once. Without it the address is tentative for ~1 s of Duplicate
+//     Address Detection (it cannot be used, the takeover is that much slower), and an NA
+//     from the old holder still in flight during a switchover would mark it `dadfailed`
+//     for good: the VIP would sit there dead. Quorum and leases are piha's DAD.
+//   * `preferred_lft 0` (deprecated, RFC 4862): the VIP still receives and answers, but is
+//     never picked as the source address of the holder's own outgoing connections (IPv6
+//     source selection, RFC 6724, would otherwise prefer it when its prefix matches the
+//     destination better), which would break when the VIP moves. keepalived does this for
+//     /128 VIPs; piha for every IPv6 VIP. The backstop is valid_lft, as for IPv4.
+// Announcements: gratuitous ARP for IPv4, unsolicited neighbour advertisements for IPv6
+// (garp.ts).
 
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
+import { canonicalIPv6 } from '../config/formats.ts';
 import { GarpAnnouncer, type GarpOptions, type GarpResult } from './garp.ts';
 import { IpRunner, type IpResult, type IpRunnerOptions } from './ip.ts';
 import { silentLogger, type VipLogger } from './log.ts';
@@ -129,10 +144,7 @@ export class VipManager {
     if (bad) return this.acquired(res, 'failed', validLftSec, bad);
     const g = this.gen.get(res.ip) ?? 0;
     // `replace` so a leftover (our own from before a restart, or a stale one) is taken over.
-    const r = await this.ip.run(
-      ['addr', 'replace', `${res.ip}/${res.cidr}`, 'dev', this.ifname, 'valid_lft', lft!, 'preferred_lft', lft!],
-      { guard: () => this.now() <= notAfter },
-    );
+    const r = await this.ip.run(addrCommand('replace', res, this.ifname, lft!), { guard: () => this.now() <= notAfter });
     if (r.skipped) return this.acquired(res, 'skipped', validLftSec);
     if (!r.ok) return this.acquired(res, 'failed', validLftSec, r.stderr);
     if ((this.gen.get(res.ip) ?? 0) === g) this.garp.start(res.ip);
@@ -157,11 +169,8 @@ export class VipManager {
     if (this.now() > notAfter) return this.refreshed(res, 'skipped', validLftSec); // save the round trip
     const addrs = await this.addrs();
     if (addrs instanceof Error) return this.refreshed(res, 'failed', validLftSec, addrs.message);
-    if (!addrs.some((a) => a.local === res.ip && a.prefixlen === res.cidr)) return this.refreshed(res, 'missing', validLftSec);
-    const r = await this.ip.run(
-      ['addr', 'change', `${res.ip}/${res.cidr}`, 'dev', this.ifname, 'valid_lft', lft!, 'preferred_lft', lft!],
-      { guard: () => this.now() <= notAfter },
-    );
+    if (!addrs.some((a) => isAddr(a, res))) return this.refreshed(res, 'missing', validLftSec);
+    const r = await this.ip.run(addrCommand('change', res, this.ifname, lft!), { guard: () => this.now() <= notAfter });
     if (r.skipped) return this.refreshed(res, 'skipped', validLftSec);
     return this.refreshed(res, r.ok ? 'refreshed' : 'failed', validLftSec, r.ok ? undefined : r.stderr);
   }
@@ -200,15 +209,15 @@ export class VipManager {
       this.log.warn({ resource: res.name, error: addrs.message }, 'vip presence check failed');
       return false;
     }
-    return addrs.some((a) => a.local === res.ip && a.prefixlen === res.cidr);
+    return addrs.some((a) => isAddr(a, res));
   }
 
   /** Which of `ips` are on the interface (any prefix length). Throws if ip fails. */
   async listPresent(ips: string[]): Promise<string[]> {
     const addrs = await this.addrs();
     if (addrs instanceof Error) throw addrs;
-    const on = new Set(addrs.map((a) => a.local));
-    return ips.filter((ip) => on.has(ip));
+    const on = new Set(addrs.map((a) => sameSpelling(a.local)));
+    return ips.filter((ip) => on.has(sameSpelling(ip)));
   }
 
   /** Interface administratively up and with carrier. */
@@ -239,8 +248,8 @@ export class VipManager {
       const links = parseJson(r.stdout) as { flags?: string[]; addr_info?: AddrInfo[] }[];
       const flags = links[0]?.flags ?? [];
       if (!(flags.includes('UP') && flags.includes('LOWER_UP'))) return 'link-down';
-      const addrs = links.flatMap((l) => l.addr_info ?? []).filter((a) => a.family === 'inet');
-      return addrs.some((a) => a.local === res.ip && a.prefixlen === res.cidr) ? 'ok' : 'missing';
+      const addrs = links.flatMap((l) => l.addr_info ?? []);
+      return addrs.some((a) => isAddr(a, res)) ? 'ok' : 'missing';
     } catch {
       return 'unreadable';
     }
@@ -252,13 +261,13 @@ export class VipManager {
     await this.ip.close();
   }
 
-  /** inet addresses on the interface; none if the device is missing; Error if unreadable. */
+  /** inet and inet6 addresses on the interface; none if the device is missing; Error if unreadable. */
   private async addrs(): Promise<AddrInfo[] | Error> {
     const r: IpResult = await this.ip.run(['addr', 'show', 'dev', this.ifname]);
     if (!r.ok) return /does not exist|Cannot find device/.test(r.stderr) ? [] : new Error(r.stderr || 'ip addr show failed');
     try {
       const links = parseJson(r.stdout) as { addr_info?: AddrInfo[] }[];
-      return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.family === 'inet');
+      return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.family === 'inet' || a.family === 'inet6');
     } catch (e) {
       return new Error(`cannot parse ip -j addr output: ${String(e)}`);
     }
@@ -268,7 +277,7 @@ export class VipManager {
   private async delOtherPrefixes(res: VipResource): Promise<string | undefined> {
     const addrs = await this.addrs();
     if (addrs instanceof Error) return addrs.message;
-    for (const a of addrs.filter((x) => x.local === res.ip)) {
+    for (const a of addrs.filter((x) => x.family === familyOf(res.ip) && sameSpelling(x.local) === sameSpelling(res.ip))) {
       const r = await this.ip.run(['addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', this.ifname]);
       if (!r.ok && !NOT_PRESENT_RE.test(r.stderr)) return r.stderr || 'ip addr del failed';
     }
@@ -305,7 +314,7 @@ export class VipManager {
   }
 
   private onGarp(r: GarpResult): void {
-    if (!r.ok) this.log.warn({ ip: r.ip, form: r.form, error: r.error }, 'gratuitous ARP failed');
+    if (!r.ok) this.log.warn({ ip: r.ip, form: r.form, error: r.error }, r.form === 'na' ? 'unsolicited neighbour advertisement failed' : 'gratuitous ARP failed');
     this.emit({ type: 'garp', ...r });
   }
 
@@ -325,9 +334,29 @@ function lifetime(sec: number): string | null {
 }
 
 function badResource(res: VipResource): string | null {
-  if (!isIPv4(res.ip)) return `not an IPv4 address: ${res.ip}`;
-  if (!Number.isInteger(res.cidr) || res.cidr < 0 || res.cidr > 32) return `bad prefix length: ${res.cidr}`;
+  const v6 = isIPv6(res.ip);
+  if (!isIPv4(res.ip) && !v6) return `not an IPv4 or IPv6 address: ${res.ip}`;
+  if (/[%\[\]]/.test(res.ip)) return `not a plain address: ${res.ip}`;
+  if (!Number.isInteger(res.cidr) || res.cidr < 0 || res.cidr > (v6 ? 128 : 32)) return `bad prefix length: ${res.cidr}`;
   return null;
+}
+
+const familyOf = (ip: string): 'inet' | 'inet6' => (ip.includes(':') ? 'inet6' : 'inet');
+/** One spelling per address: `ip` prints IPv6 canonically (RFC 5952); the config stores that too. */
+const sameSpelling = (ip: string): string => (ip.includes(':') ? canonicalIPv6(ip) : ip);
+/** Is this kernel address the VIP (family, address and prefix length)? */
+const isAddr = (a: AddrInfo, res: VipResource): boolean =>
+  a.family === familyOf(res.ip) && a.prefixlen === res.cidr && sameSpelling(a.local) === sameSpelling(res.ip);
+
+/**
+ * The iproute2 words that add (`replace`) or re-lifetime (`change`) a VIP. IPv6: `nodad` and
+ * `preferred_lft 0` (see the top of this file); both are repeated on `change`, which
+ * replaces an IPv6 address's flags (a change without nodad would clear it).
+ */
+export function addrCommand(op: 'replace' | 'change', res: VipResource, ifname: string, lft: string): string[] {
+  const cidr = `${res.ip}/${res.cidr}`;
+  if (familyOf(res.ip) === 'inet6') return ['addr', op, cidr, 'dev', ifname, 'nodad', 'valid_lft', lft, 'preferred_lft', '0'];
+  return ['addr', op, cidr, 'dev', ifname, 'valid_lft', lft, 'preferred_lft', lft];
 }
 
 function parseJson(s: string): unknown[] {

@@ -18,6 +18,7 @@ export interface ClusterOptions {
   extraCluster?: string; // extra YAML lines under cluster:
   resources?: string; // YAML of the resources: list (default: one VIP)
   prefers?: string; // e.g. "{ node1: 50 }"
+  ipv6?: boolean; // the lab's members also get 2001:db8::/64 addresses (Lab ipv6)
 }
 
 export class LabCluster {
@@ -33,7 +34,7 @@ export class LabCluster {
 
   static async create(opts: ClusterOptions = {}): Promise<LabCluster> {
     if (!existsSync(PIHA)) throw new Error(`${PIHA} is missing: run make build first`);
-    const lab = await Lab.create({ nodes: opts.nodes ?? 3, vip: VIP });
+    const lab = await Lab.create({ nodes: opts.nodes ?? 3, vip: VIP, ipv6: opts.ipv6 });
     const c = new LabCluster(lab, opts);
     c.writeConfig();
     return c;

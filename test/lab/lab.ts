@@ -4,6 +4,8 @@
 //                 (`n1`, `n2`, ... for the nodes, `c` for the client)
 //   <prefix>-n1.. one namespace per node: `eth0` = 192.0.2.(10+i)/24, MAC 02:50:00:00:00:(10+i)
 //   <prefix>-c    the client namespace:  `eth0` = 192.0.2.2/24,       MAC 02:50:00:00:00:02
+//   with { ipv6: true } also 2001:db8::(10+i)/64 on the nodes and 2001:db8::2/64 on the client
+//   (no DAD on them, IPv6 switched on explicitly in every namespace)
 //
 // <prefix> is `piha-<4 hex>p<owner pid>` so parallel labs never clash and a crashed run's
 // leftovers can be recognised (owner pid dead) and removed by cleanupStaleLabs().
@@ -679,6 +681,8 @@ export interface LabOptions {
   echoPort?: number;
   /** Remove namespaces left by dead earlier runs first (default true). */
   cleanupStale?: boolean;
+  /** Also give every member an address in 2001:db8::/64 (Member.addr6). Default false. */
+  ipv6?: boolean;
 }
 
 export interface Member {
@@ -690,6 +694,8 @@ export interface Member {
   mac: string;
   /** Name of the veth end in the bridge namespace (linkDown/linkUp act on it). */
   brPort: string;
+  /** 2001:db8::(10+i) for nodes, 2001:db8::2 for the client; only in a lab made with ipv6: true. */
+  addr6?: string;
 }
 
 export interface Fault {
@@ -743,6 +749,7 @@ export class Lab {
   readonly client: Member;
   readonly vip: string | undefined;
   readonly subnet: string;
+  readonly ipv6: boolean;
   /** Milliseconds Lab.create() took. */
   createMs = 0;
   private readonly procs = new Set<LabProcess>();
@@ -770,15 +777,17 @@ export class Lab {
     const base = opts.prefix ?? DEFAULT_PREFIX;
     if (!/^[a-z][a-z0-9]{0,11}$/.test(base)) throw new Error(`bad prefix ${base}`);
     this.subnet = subnet;
+    this.ipv6 = opts.ipv6 ?? false;
     this.vip = opts.vip;
     this.echoPort = opts.echoPort ?? 7;
     this.prefix = `${base}-${randomId()}`;
     this.brNs = `${this.prefix}-br`;
     this.nodes = Array.from({ length: opts.nodes }, (_, k) => {
       const i = k + 1;
-      return { name: `node${i}`, ns: `${this.prefix}-n${i}`, addr: `${subnet}.${10 + i}`, ifname: 'eth0', mac: macFor(10 + i), brPort: `n${i}` };
+      const m: Member = { name: `node${i}`, ns: `${this.prefix}-n${i}`, addr: `${subnet}.${10 + i}`, ifname: 'eth0', mac: macFor(10 + i), brPort: `n${i}` };
+      return this.ipv6 ? { ...m, addr6: `2001:db8::${(10 + i).toString(16)}` } : m;
     });
-    this.client = { name: 'client', ns: `${this.prefix}-c`, addr: `${subnet}.2`, ifname: 'eth0', mac: macFor(2), brPort: 'c' };
+    this.client = { name: 'client', ns: `${this.prefix}-c`, addr: `${subnet}.2`, ifname: 'eth0', mac: macFor(2), brPort: 'c', ...(this.ipv6 ? { addr6: '2001:db8::2' } : {}) };
   }
 
   /** Build the lab. On failure everything created so far is removed again. */
@@ -826,10 +835,22 @@ export class Lab {
       ]),
     ];
     await runOk('ip', ['-n', this.brNs, '-batch', '-'], { input: br.join('\n') + '\n' });
+    if (this.ipv6) {
+      // Before the addresses: on, and no DAD (a tentative address is unusable for ~1 s).
+      const sysctls = ['net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.eth0.disable_ipv6=0', 'net.ipv6.conf.eth0.accept_dad=0'];
+      await Promise.all(this.members.map((m) => this.execOk(m.ns, ['sysctl', '-qw', ...sysctls])));
+    }
     await Promise.all(
       this.members.map((m) =>
         runOk('ip', ['-n', m.ns, '-batch', '-'], {
-          input: ['link set lo up', `link set eth0 address ${m.mac}`, `addr add ${m.addr}/24 dev eth0`, 'link set eth0 up', ''].join('\n'),
+          input: [
+            'link set lo up',
+            `link set eth0 address ${m.mac}`,
+            `addr add ${m.addr}/24 dev eth0`,
+            ...(m.addr6 ? [`addr add ${m.addr6}/64 dev eth0 nodad`] : []),
+            'link set eth0 up',
+            '',
+          ].join('\n'),
         }),
       ),
     );
@@ -839,7 +860,7 @@ export class Lab {
 
   /** A member by name ('node2', 'client'), namespace or address. */
   member(x: string): Member {
-    const m = this.members.find((m) => m.name === x || m.ns === x || m.addr === x);
+    const m = this.members.find((m) => m.name === x || m.ns === x || m.addr === x || (m.addr6 !== undefined && m.addr6 === x));
     if (!m) throw new Error(`no lab member ${x} (have ${this.members.map((m) => m.name).join(', ')})`);
     return m;
   }

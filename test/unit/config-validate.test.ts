@@ -155,7 +155,7 @@ test('invalid names, IPv4 addresses and MACs', () => {
   expectError(edit((c) => (c.nodes[0].addr = '192.168.000.1')), 'nodes[0].addr', 'is not an IPv4 address');
   expectError(edit((c) => (c.nodes[0].addr = '127.0.0.1')), 'nodes[0].addr', 'not a usable host address');
   expectError(edit((c) => (c.resources[0].ip = '192.168.0.150/24')), 'resources[0].ip', 'cidr_netmask: 24');
-  expectError(edit((c) => (c.resources[0].ip = 'vip.example')), 'resources[0].ip', 'is not an IPv4 address');
+  expectError(edit((c) => (c.resources[0].ip = 'vip.example')), 'resources[0].ip', 'is not an IPv4 or IPv6 address');
   expectError(edit((c) => (c.nodes[0].name = 'worker 0')), 'nodes[0].name', 'is not a valid name', 'letters, digits');
   expectError(edit((c) => (c.nodes[0].name = '-w')), 'nodes[0].name', 'starting with a letter or digit');
   expectError(edit((c) => (c.resources[0].name = 'a'.repeat(64))), 'resources[0].name', 'is not a valid name');

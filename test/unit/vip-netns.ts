@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 
 export const NODE_IP = '192.0.2.11';
 export const CLIENT_IP = '192.0.2.2';
+export const NODE_IP6 = '2001:db8::11';
+export const CLIENT_IP6 = '2001:db8::2';
 
 function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -107,6 +109,43 @@ export class Lab {
       lines: () => [...out],
       stop: () => stopProc(child),
     };
+  }
+
+  /**
+   * IPv6 on both ends: 2001:db8::11/64 (node), 2001:db8::2/64 (client), no DAD on them (so no
+   * ~1 s wait); IPv6 is switched on explicitly in case the host's defaults turn it off.
+   */
+  enableIPv6(): void {
+    for (const [ns, addr] of [[this.node, NODE_IP6], [this.client, CLIENT_IP6]] as const) {
+      execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.eth0.disable_ipv6=0', 'net.ipv6.conf.eth0.accept_dad=0']);
+      ip('-n', ns, 'addr', 'add', `${addr}/64`, 'dev', 'eth0', 'nodad');
+    }
+  }
+
+  /** tcpdump on the client's eth0 with a filter (as captureArp). */
+  async capture(filter: string): Promise<{ lines(): string[]; stop(): Promise<void> }> {
+    const child = this.exec(this.client, 'tcpdump', ['-l', '-n', '-e', '-vv', '-i', 'eth0', filter]);
+    const out: string[] = [];
+    let buf = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      buf += c;
+      const parts = buf.split('\n');
+      buf = parts.pop() ?? '';
+      out.push(...parts);
+    });
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 5000);
+      child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+        err += c;
+        if (err.includes('listening on')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`tcpdump exited: ${err}`)));
+    });
+    return { lines: () => [...out], stop: () => stopProc(child) };
   }
 
   destroy(): void {
