@@ -114,7 +114,8 @@ export class Daemon {
   private readonly fileDocDigest: string;
   private hw!: NodeHardware;
   private fenceRunner!: FenceRunner;
-  private lastStepAt = monotonicNow();
+  /** When the core last stepped; null before the first step. */
+  private lastStepAt: number | null = null;
   /** Cluster event history (events.ts): GET /events, `piha events`, the status page; feeds the notify hooks. */
   readonly events: EventLog;
   private readonly hooks: HookRunner;
@@ -454,7 +455,11 @@ export class Daemon {
   /** SBD rule: pet only while the loop runs and every held VIP is inside its lease. */
   private mayPetWatchdog(): boolean {
     const now = monotonicNow();
-    const loopOk = now - this.lastStepAt < Math.max(1000, 3 * this.o.config.cluster.timing.heartbeatIntervalMs);
+    // Until the first step the core holds nothing and runs no timer, while start() may wait
+    // for the network (bindTransport retries until DHCP has given the address): withholding
+    // pets then would reset a Pi whose network is slow at boot, protecting no VIP. The pet
+    // timer running at all shows the event loop runs.
+    const loopOk = this.lastStepAt === null || now - this.lastStepAt < Math.max(1000, 3 * this.o.config.cluster.timing.heartbeatIntervalMs);
     return !this.stopping && loopOk && this.core.mayPetWatchdog(now);
   }
 

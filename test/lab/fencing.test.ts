@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { requireLab, now, sleep } from './lab.ts';
 import { LabCluster, VIP } from './cluster.ts';
 import { LabHardware, relayRingYaml, ringRelays, setUpHardware } from './hardware.ts';
+import { readSimWatchdog } from '../../src/devices/watchdog-sim.ts';
 
 const holderOf = (body: unknown) => {
   try {
@@ -187,5 +188,33 @@ test('status LED follows the role, and a short button press puts the node in sta
       await sleep(100);
     }
     assert.equal(state, 'online', 'a second short press ends the standby');
+  });
+});
+
+test('watchdog armed at boot before the network is up: pets go on while the daemon waits for its address, no reset', async (t) => {
+  await withFencing(t, { watchdog: true, watchdogSec: 2 }, async (c, hw, w) => {
+    const h = w.holders()[0];
+    const x = c.lab.nodes.find((n) => n.name !== h)!;
+    // x loses power, then boots with its link up but no address yet (DHCP is slow).
+    await hw.powerOff(x.name);
+    await c.lab.execOk(x.ns, ['ip', 'addr', 'del', `${x.addr}/24`, 'dev', x.ifname]);
+    const t0 = now();
+    await hw.powerOn(x.name); // link up, daemon started; the harness resets it if pets stop
+    await c.daemons.get(x.name)!.waitForLine(/watchdog_armed/, 15_000);
+    await sleep(6000); // three watchdog timeouts
+    assert.equal(hw.events.filter((e) => e.node === x.name && e.what === 'watchdog-reset' && e.t > t0).length, 0, 'the watchdog did not reset the booting node');
+    const wd = readSimWatchdog(hw.watchdogFile(x.name))!;
+    assert.ok(wd.armed && wd.pets >= 4, `armed and petted while waiting: ${JSON.stringify(wd)}`);
+    // The address arrives: the node joins the cluster.
+    await c.lab.exec(x.ns, ['ip', 'addr', 'add', `${x.addr}/24`, 'dev', x.ifname]);
+    const t1 = now();
+    while (now() - t1 < 20_000) {
+      const s = await c.statusJson(h).catch(() => null);
+      if (s?.nodes.find((n: any) => n.name === x.name)?.state === 'online') break;
+      await sleep(200);
+    }
+    const s = await c.statusJson(h);
+    assert.equal(s.nodes.find((n: any) => n.name === x.name)?.state, 'online', `${x.name} joined once its address was up`);
+    assert.deepEqual(w.holders(), [h], 'the VIP stayed where it was');
   });
 });
