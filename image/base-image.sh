@@ -115,7 +115,8 @@ e2fsck -fn "$root" >/dev/null 2>&1 || die "e2fsck found the edited root file sys
 dd if="$root" of="$img" bs=1M oflag=seek_bytes seek=$((r_start * 512)) conv=notrunc status=none
 rm -f "$root"
 
-# The boot partition: piha's files unless present (keep a user's config), the watchdog.
+# The boot partition: piha's files unless present (keep a user's config), the watchdog
+# (config.txt, cmdline.txt).
 for f in piha.yaml piha-network.yaml piha-node; do
 	if mdir -b -i "$fat" "::/$f" >/dev/null 2>&1; then
 		log "boot partition: keeping the existing $f"
@@ -132,6 +133,16 @@ if [ -n "$add" ]; then
 	printf '\n[all]\n# Added by piha (make image): 64-bit kernel, hardware watchdog for self-fencing.\n%s' "$add" >>"$B/config.txt"
 	mcopy -o -i "$fat" "$B/config.txt" ::/config.txt
 	log "config.txt: added $(echo $add)"
+fi
+# cmdline.txt (one line): the watchdog's timeout, as the Debian image sets it
+# (overlays/etc/default/raspi-extra-cmdline; piha.yaml's fencing.watchdog.timeout), unless a
+# heartbeat is set already: the kernel's default (15 s) is longer, and piha would refuse it.
+wdt=$(cat "$REPO/overlays/etc/default/raspi-extra-cmdline")
+mtype -i "$fat" ::/cmdline.txt | tr -d '\r' >"$B/cmdline.txt"
+if ! grep -q 'bcm2835_wdt\.heartbeat=' "$B/cmdline.txt"; then
+	printf '%s %s\n' "$(head -n 1 "$B/cmdline.txt" | sed 's/[[:space:]]*$//')" "$wdt" >"$B/cmdline.new"
+	mcopy -o -i "$fat" "$B/cmdline.new" ::/cmdline.txt
+	log "cmdline.txt: added $wdt"
 fi
 
 bash "$REPO/image/publish.sh" "$img" "$out_name"

@@ -52,7 +52,8 @@ check "Debian-only overlays not laid: hostname, raspi-firmware defaults" bash -c
 check "root file system grown and clean (e2fsck -fn)" fsck_clean
 check "boot partition: piha.yaml, piha-network.yaml, piha-node" bash -c "mtype -i '$fat' ::/piha.yaml | cmp -s - '$REPO/overlays/boot/firmware/piha.yaml' && mdir -b -i '$fat' ::/piha-network.yaml >/dev/null && mdir -b -i '$fat' ::/piha-node >/dev/null"
 check "config.txt: watchdog added once, arm_64bit=1 not repeated, the rest kept" bash -c "mtype -i '$fat' ::/config.txt > '$T/config.txt'; [ \$(grep -c '^dtparam=watchdog=on' '$T/config.txt') = 1 ] && [ \$(grep -c '^arm_64bit=1' '$T/config.txt') = 1 ] && grep -q '^camera_auto_detect=1' '$T/config.txt'"
-check "cmdline.txt untouched" bash -c "mtype -i '$fat' ::/cmdline.txt | grep -q 'root=PARTUUID=5e3da3da-02'"
+check "cmdline.txt: still one line, root and init kept, watchdog timeout appended" bash -c "mtype -i '$fat' ::/cmdline.txt | tr -d '\r' > '$T/cmdline.txt'; [ \$(wc -l < '$T/cmdline.txt') = 1 ] && grep -q 'root=PARTUUID=5e3da3da-02 .*init=/usr/lib/raspberrypi-sys-mods/firstboot bcm2835_wdt.heartbeat=5\$' '$T/cmdline.txt'"
+check "systemd's runtime watchdog off (piha holds /dev/watchdog)" bash -c "debugfs -R 'cat /etc/systemd/system.conf.d/90-piha-watchdog.conf' '$T/root.ext4' 2>/dev/null | grep -qx 'RuntimeWatchdogSec=off'"
 check ".img.xz, .bmap and .sha256 in OUTDIR; checksum verifies" bash -c "cd '$OUTDIR' && [ -s piha-$VERSION-raspios-lite.img.bmap ] && sha256sum -c --quiet piha-$VERSION-raspios-lite.img.xz.sha256"
 
 # Re-run on the output after "editing" piha.yaml: the edit stays, nothing is added twice.
@@ -65,6 +66,7 @@ inspect
 check "second customisation says it keeps piha.yaml" grep -q 'keeping the existing piha.yaml' "$T/second.log"
 check "second customisation keeps the user's piha.yaml" bash -c "mtype -i '$fat' ::/piha.yaml | grep -q 'edited by the user'"
 check "second customisation: watchdog line still once" bash -c "[ \$(mtype -i '$fat' ::/config.txt | grep -c '^dtparam=watchdog=on') = 1 ]"
+check "second customisation: watchdog timeout still once in cmdline.txt" bash -c "[ \$(mtype -i '$fat' ::/cmdline.txt | grep -o 'bcm2835_wdt.heartbeat=' | wc -l) = 1 ]"
 check "second customisation: root clean" fsck_clean
 rm -f "$T/root.ext4" "$T/piha" "$T/customised.img"
 rm -rf "$WORK/base"

@@ -25,6 +25,7 @@ update-initramfs -c -k "$KVER" >/dev/null
 grep -qx 'arm_64bit=1' /boot/firmware/config.txt
 grep -qx 'dtparam=watchdog=on' /boot/firmware/config.txt
 grep -q 'root=LABEL=RASPIROOT' /boot/firmware/cmdline.txt
+grep -qw 'bcm2835_wdt.heartbeat=5' /boot/firmware/cmdline.txt
 
 # Package lists are 40+ MB and stale by the time the card boots; `apt update` fetches them.
 apt-get clean
