@@ -125,7 +125,11 @@ export function makeCgroups(tag: string, l: Limits): CgroupSet {
     description: `cgroup v1 (this machine has no cgroup v2 controllers and no systemd): ${cpuBase}/<node> cpu.cfs_quota_us ${quotaUs} per 100000 µs, ${memBase}/<node> memory.limit_in_bytes ${l.memoryBytes}`,
     wrap: (name) => {
       const { c, m } = dirs(name);
-      return ['sh', '-c', `echo $$ > ${join(c, 'cgroup.procs')} && echo $$ > ${join(m, 'cgroup.procs')} && exec "$@"`, 'cgexec'];
+      // The lab starts processes with `ip netns exec`, which mounts a fresh /sys for the
+      // namespace: the v1 hierarchies are not visible there. The pid is written from this
+      // process's mount namespace (nsenter), then the command runs where it was started.
+      const write = `echo "$1" > ${join(c, 'cgroup.procs')} && echo "$1" > ${join(m, 'cgroup.procs')}`;
+      return ['sh', '-c', `nsenter --mount=/proc/${process.pid}/ns/mnt -- sh -c '${write}' cgwrite $$ && exec "$@"`, 'cgexec'];
     },
     stats: (name) => {
       const c = join(cpuBase, name);

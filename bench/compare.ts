@@ -35,7 +35,9 @@
 // (ms during which ip monitor saw the VIP on two nodes), VIP moves beyond the one the
 // scenario calls for ("false failovers"), client answers by node and failed probes.
 //
-// Env: IMPLS, SCENARIOS (comma lists), MERGE=1 (re-run those only, keep the rest of compare.json), TRIALS (cut/stop/kill, default 20), FREEZE_TRIALS (10),
+// Env: IMPLS, SCENARIOS (comma lists), MERGE=1 (re-run those only, keep the rest of compare.json;
+// the tables are made from the merged rows), RENDER=1 (no run: compare.md and takeover.svg from
+// compare.json), TRIALS (cut/stop/kill, default 20), FREEZE_TRIALS (10),
 // PARTITION_TRIALS (5), TUNED_TRIALS (10), TUNED_FREEZE_TRIALS (5), TUNED_PARTITION_TRIALS (3), FREEZE_S (5), PARTITION_S (10), LOSS_S (60), LOSS_PCT (20).
 // Writes bench/compare.json, bench/compare.md (docs/benchmarks.md) and bench/takeover.svg.
 
@@ -441,7 +443,9 @@ function ratios(results: ScenarioResult[]): string {
     ['piha-lan', 'keepalived-0.1s'],
   ] as Array<[ImplName, ImplName]>) {
     const cells: string[] = [];
-    for (const sc of SCENARIOS) {
+    // Every scenario in the results, not only the ones this run measured: a MERGE=1 re-run
+    // keeps the full table.
+    for (const sc of ALL_SCENARIOS) {
       const x = get(a, sc);
       const y = get(b, sc);
       if (!x || !y) continue;
@@ -459,13 +463,87 @@ ${lines.join('\n')}`
     : '';
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/** One invocation of the bench: all of IMPLS x SCENARIOS, or a MERGE=1 re-run of some. */
+interface CompareRun {
+  /** When it finished. */
+  date: string;
+  minutes: number;
+  load: { start: string; end: string };
+  impls: ImplName[];
+  scenarios: ScenarioName[];
+}
+
+interface CompareData {
+  date: string;
+  machine: string;
+  versions: Record<string, string>;
+  load: { start: string; end: string };
+  minutes: number;
+  /** Each run that contributed rows (absent in files from before re-runs were recorded). */
+  runs?: CompareRun[];
+  results: ScenarioResult[];
+}
+
+const runText = (r: CompareRun): string => {
+  const all = ALL_IMPLS.every((i) => r.impls.includes(i)) && ALL_SCENARIOS.every((s) => r.scenarios.includes(s));
+  return `${all ? 'Full run' : `Re-run of ${r.impls.join(', ')} × ${r.scenarios.join(', ')} (MERGE=1)`} at ${r.date}, ${r.minutes.toFixed(0)} min, load average (1/5/15 min) at start ${r.load.start}, at end ${r.load.end}`;
+};
+
+/** bench/takeover.svg and the markdown fragment, from the data alone (RENDER=1 needs no lab). */
+function render(d: CompareData): string {
+  const results = d.results;
+  const series: SvgSeries[] = results
+    .filter((r) => r.takeoverMs.length)
+    .map((r) => ({ group: SCENARIO_TEXT[r.scenario], label: implText[r.impl], kind: r.impl.startsWith('piha') ? 'piha' : 'keepalived', values: r.takeoverMs, twoHoldersMs: r.twoHoldersMs }));
+  writeFileSync('bench/takeover.svg', takeoverSvg(series, `Takeover time, client view (${d.machine.split(',')[0]}, namespace lab, ${d.date.slice(0, 10)})`));
+  const runs = d.runs ?? [{ date: d.date, minutes: d.minutes, load: d.load, impls: [...ALL_IMPLS], scenarios: [...ALL_SCENARIOS] }];
+  return `## piha and keepalived side by side (${d.date})
+
+\`make bench-compare\` (bench/compare.ts), ${d.minutes.toFixed(0)} min in all. ${d.machine}. ${runs.map(runText).join('; ')}.
+${Object.entries(d.versions)
+  .map(([k, v]) => `${k}: ${v}`)
+  .join('; ')}.
+
+Same lab for both: 3 nodes in network namespaces on one bridge; a tiny HTTP server on port
+${SERVICE_PORT} in every node namespace answers with its node name (the service behind the VIP,
+independent of the HA daemon); a client in its own namespace opens a new connection to
+\`${VIP}:${SERVICE_PORT}\` every 5 ms (100 ms timeout). Takeover = fault → first answer from another
+node. Two holders = time during which \`ip monitor address\` saw the VIP on two nodes at once.
+False failovers = VIP moves beyond the one the scenario calls for. keepalived: VRRPv3 unicast
+between the three node addresses, \`nopreempt\`, priorities 150/149/148, \`vrrp_garp_master_delay 1\`.
+Trials: the table's column (by default 20 for cut/stop/kill, 10 freezes, 5 partitions for piha lan
+and keepalived 1 s; 10, 5 and 3 for piha fast and keepalived 0.1 s; one loss run each), to keep
+a full run near 25 min; rerun with TRIALS=20 FREEZE_TRIALS=20 … for more. Each row's load column
+is the 1-minute load average when it started and ended (other work shared the machine when it is
+above ~0.5).
+What is killed or frozen: power cut = every process of the daemon + link down + its addresses
+gone; crash = piha's daemon process (its address guard survives: that is what it is for),
+keepalived's parent and VRRP child; freeze = piha's daemon process, keepalived's parent and
+VRRP child.
+
+${table(results)}
+
+Ratios (takeover median, two holders, false failovers):
+
+${ratios(results)}
+
+![takeover distributions](../bench/takeover.svg)
+`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` && process.env.RENDER === '1') {
+  // RENDER=1: regenerate bench/compare.md, bench/takeover.svg and docs/benchmarks.md from
+  // bench/compare.json without running anything.
+  const md = render(JSON.parse(readFileSync('bench/compare.json', 'utf8')) as CompareData);
+  writeFragment('compare', md);
+  console.log(md);
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const load = new LoadRecord();
   const results: ScenarioResult[] = [];
   const versions: Record<string, string> = {};
   // MERGE=1: re-run only IMPLS x SCENARIOS (e.g. a disturbed measurement) and keep the rest of
   // bench/compare.json.
-  const previous = process.env.MERGE === '1' ? (JSON.parse(readFileSync('bench/compare.json', 'utf8')) as { results: ScenarioResult[]; versions: Record<string, string>; minutes: number }) : null;
+  const previous = process.env.MERGE === '1' ? (JSON.parse(readFileSync('bench/compare.json', 'utf8')) as CompareData) : null;
   if (previous) Object.assign(versions, previous.versions);
   const started = now();
   for (const impl of IMPLS) {
@@ -483,6 +561,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   load.finish();
   let minutes = (now() - started) / 60000;
+  const run: CompareRun = { date: iso(), minutes, load: { start: load.start, end: load.end }, impls: IMPLS, scenarios: SCENARIOS };
+  let runs = [run];
   if (previous) {
     const fresh = results.splice(0);
     for (const impl of ALL_IMPLS)
@@ -491,42 +571,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         if (r) results.push({ ...r, reAdds: r.reAdds ?? 0 });
       }
     minutes += previous.minutes;
+    runs = [...(previous.runs ?? [{ date: previous.date, minutes: previous.minutes, load: previous.load, impls: [...ALL_IMPLS], scenarios: [...ALL_SCENARIOS] }]), run];
   }
-  writeFileSync('bench/compare.json', JSON.stringify({ date: iso(), machine: machine(), versions, load: { start: load.start, end: load.end }, minutes, results }, null, 2) + '\n');
-  const series: SvgSeries[] = results
-    .filter((r) => r.takeoverMs.length)
-    .map((r) => ({ group: SCENARIO_TEXT[r.scenario], label: implText[r.impl], kind: r.impl.startsWith('piha') ? 'piha' : 'keepalived', values: r.takeoverMs, twoHoldersMs: r.twoHoldersMs }));
-  writeFileSync('bench/takeover.svg', takeoverSvg(series, `Takeover time, client view (${machine().split(',')[0]}, namespace lab, ${iso().slice(0, 10)})`));
-  const md = `## piha and keepalived side by side (${iso()})
-
-\`make bench-compare\` (bench/compare.ts), ${minutes.toFixed(0)} min. ${machine()}; ${load.text}.
-${Object.entries(versions)
-  .map(([k, v]) => `${k}: ${v}`)
-  .join('; ')}.
-
-Same lab for both: 3 nodes in network namespaces on one bridge; a tiny HTTP server on port
-${SERVICE_PORT} in every node namespace answers with its node name (the service behind the VIP,
-independent of the HA daemon); a client in its own namespace opens a new connection to
-\`${VIP}:${SERVICE_PORT}\` every 5 ms (100 ms timeout). Takeover = fault → first answer from another
-node. Two holders = time during which \`ip monitor address\` saw the VIP on two nodes at once.
-False failovers = VIP moves beyond the one the scenario calls for. keepalived: VRRPv3 unicast
-between the three node addresses, \`nopreempt\`, priorities 150/149/148, \`vrrp_garp_master_delay 1\`.
-Trials for piha lan and keepalived 1 s: ${TRIALS} for cut/stop/kill, ${FREEZE_TRIALS} freezes of ${FREEZE_S} s, ${PARTITION_TRIALS} partitions of ${PARTITION_S} s;
-for piha fast and keepalived 0.1 s: ${TUNED_TRIALS}, ${TUNED_FREEZE_TRIALS} and ${TUNED_PARTITION_TRIALS}; one ${LOSS_S} s run of ${LOSS_PCT} % loss each. Fewer than 20 where
-it says so, to keep the whole run near 25 min (this run: ${minutes.toFixed(0)} min); rerun with TRIALS=20 FREEZE_TRIALS=20 … for more.
-What is killed or frozen: power cut = every process of the daemon + link down + its addresses
-gone; crash = piha's daemon process (its address guard survives: that is what it is for),
-keepalived's parent and VRRP child; freeze = piha's daemon process, keepalived's parent and
-VRRP child.
-
-${table(results)}
-
-Ratios (takeover median, two holders, false failovers):
-
-${ratios(results)}
-
-![takeover distributions](../bench/takeover.svg)
-`;
+  const data: CompareData = { date: iso(), machine: machine(), versions, load: { start: load.start, end: load.end }, minutes, runs, results };
+  writeFileSync('bench/compare.json', JSON.stringify(data, null, 2) + '\n');
+  const md = render(data);
   writeFragment('compare', md);
   console.log(md);
 }

@@ -1,6 +1,8 @@
-// Writes bench/headline.md, the short "Headline numbers" block for the README, from the
-// benches' JSON results (bench/results.json, compare.json, scale.json, budget.json,
-// idle.json, soak.json). Run after the benches: node --import tsx bench/headline.ts
+// The "Headline numbers" of the README, from the benches' JSON results (bench/results.json,
+// compare.json, scale.json, scale-sim.json, budget.json, idle.json, soak.json): one short
+// table, each number with the bench it comes from, against the targets of issue 8. Writes
+// bench/headline.md and replaces the block between the headline markers in README.md.
+// Run after the benches: node --import tsx bench/headline.ts
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { pct } from './lib.ts';
@@ -9,81 +11,127 @@ const load = (f: string): any => (existsSync(f) ? JSON.parse(readFileSync(f, 'ut
 const failover = load('bench/results.json');
 const compare = load('bench/compare.json');
 const scale = load('bench/scale.json');
+const scaleSim = load('bench/scale-sim.json');
 const budget = load('bench/budget.json');
 const idle = load('bench/idle.json');
 const soak = load('bench/soak.json');
 
 const ms = (x: number) => (Number.isFinite(x) ? `${Math.round(x)} ms` : '–');
 const s1 = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
-const lines: string[] = ['### Headline numbers', ''];
+const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const met = (ok: boolean) => (ok ? 'met' : '**not met**');
 const machine = compare?.machine ?? failover?.machine ?? '';
-lines.push(`Measured on a ${machine.split(',').slice(0, 2).join(',')} VM, real daemons in a network-namespace lab, a client probing the VIP every 5 ms (docs/benchmarks.md; \`make bench bench-compare bench-scale bench-budget soak\`).`, '');
+const rows: string[] = [];
+const row = (what: string, result: string, target: string, source: string) => rows.push(`| ${what} | ${result} | ${target} | ${source} |`);
 
 if (compare) {
   const get = (impl: string, sc: string) => compare.results.find((r: any) => r.impl === impl && r.scenario === sc);
-  const cell = (impl: string, sc: string) => {
-    const r = get(impl, sc);
-    if (!r) return '–';
-    const t = sc === 'loss' ? '' : `${ms(pct(r.takeoverMs, 50))}`;
-    const two = r.twoHoldersMs > 0 ? `**${s1(r.twoHoldersMs)} two holders**` : '0 two holders';
-    const ff = r.extraMoves > 0 ? `, ${r.extraMoves} false failovers` : '';
-    return [t, two + ff].filter(Boolean).join(', ');
+  const med = (impl: string, sc: string) => pct(get(impl, sc)?.takeoverMs ?? [], 50);
+  const lan = med('piha-lan', 'cut');
+  row(
+    'power cut of the holder, takeover median (p99)',
+    `piha ${ms(lan)} (${ms(pct(get('piha-lan', 'cut')?.takeoverMs ?? [], 99))}); keepalived advert 1 s ${ms(med('keepalived-1s', 'cut'))}, advert 0.1 s ${ms(med('keepalived-0.1s', 'cut'))}`,
+    `≤ 1.5 s: ${met(lan <= 1500)}`,
+    'bench-compare',
+  );
+  const fast = med('piha-fast', 'cut');
+  row('the same, profile fast', `piha ${ms(fast)}`, `≤ 0.3 s: ${met(fast <= 300)}`, 'bench-compare');
+  const two = (impl: string) => compare.results.filter((r: any) => r.impl.startsWith(impl)).reduce((m: number, r: any) => Math.max(m, r.twoHoldersMs), 0);
+  const worst = (impl: string) => {
+    const r = compare.results.filter((x: any) => x.impl === impl).sort((a: any, b: any) => b.twoHoldersMs - a.twoHoldersMs)[0];
+    const text: Record<string, string> = { cut: 'power cuts', stop: 'clean stops', kill: 'daemon crashes', freeze: 'freezes', partition: 'partitions', loss: 'loss' };
+    return r && r.twoHoldersMs > 0 ? `${s1(r.twoHoldersMs)} summed over ${r.trials} ${text[r.scenario] ?? r.scenario}` : '0 ms';
   };
-  const names: Record<string, string> = {
-    cut: 'power cut of the holder',
-    stop: 'clean stop',
-    kill: 'daemon killed (SIGKILL)',
-    freeze: 'daemon frozen 5 s',
-    partition: 'holder cut off from its peers 10 s',
-    loss: '20 % loss between nodes, 60 s',
-  };
-  lines.push('| takeover median, two holders (all trials) | piha (lan) | keepalived (advert 1 s) | piha (fast) | keepalived (advert 0.1 s) |', '|---|---|---|---|---|');
-  for (const sc of Object.keys(names)) {
-    if (!compare.results.some((r: any) => r.scenario === sc)) continue;
-    lines.push(`| ${names[sc]} | ${cell('piha-lan', sc)} | ${cell('keepalived-1s', sc)} | ${cell('piha-fast', sc)} | ${cell('keepalived-0.1s', sc)} |`);
-  }
-  lines.push('', '![takeover distributions](bench/takeover.svg)', '');
-}
-const facts: string[] = [];
-if (scale) {
-  const rs = scale.results as any[];
-  const last = rs[rs.length - 1];
-  facts.push(
-    `Scale (all daemons on one 2-core VM): takeover median ${rs.map((r) => `${ms(pct(r.takeoverMs, 50))} at N=${r.n}`).join(', ')}; per node ${Math.round(rs[0].idle.txPpsAvg)} → ${Math.round(last.idle.txPpsAvg)} packets/s sent (O(N)), the cluster ${Math.round(rs[0].idle.clusterPps)} → ${Math.round(last.idle.clusterPps)} (O(N²)); CPU per daemon ${rs[0].idle.cpuDaemonAvg.toFixed(1)} % → ${last.idle.cpuDaemonAvg.toFixed(1)} % of a core.`,
+  const scen = new Set(compare.results.map((r: any) => r.scenario)).size;
+  row(
+    'two holders, worst scenario of bench-compare (the soak: its own row)',
+    `piha ${ms(two('piha'))} in all ${scen} scenarios, both profiles; keepalived 1 s ${worst('keepalived-1s')}, 0.1 s ${worst('keepalived-0.1s')}`,
+    `0 ms: ${met(two('piha') === 0)}`,
+    'bench-compare',
   );
-}
-if (budget) {
-  facts.push(
-    `Pi-sized budget (25 % of a core and 64 MiB per daemon, a busy loop beside it): takeover median ${ms(budget.cut.takeover.median)} (p99 ${ms(budget.cut.takeover.p99)}), ${budget.soak.moves} false failovers in a ${Math.round(budget.soak.minutes)}-minute soak.`,
-  );
-}
-if (soak) {
-  facts.push(
-    `Soak (profile ${soak.profile}, ${soak.loss} % loss, ${soak.minutes} min): ${soak.moves} false failovers, RSS growth ≤ ${soak.maxRssGrowthMiB.toFixed(2)} MiB, ${soak.anyWrites ? 'some writes to disk' : 'no writes to disk'}.`,
-  );
+  const stop = med('piha-lan', 'stop');
+  row('clean stop (SIGTERM), takeover median', `piha ${ms(stop)}; keepalived 1 s ${ms(med('keepalived-1s', 'stop'))}`, '–', 'bench-compare');
 }
 if (idle) {
-  const sea = idle.results.find((r: any) => r.name === 'sea');
-  const before = idle.results.find((r: any) => r.name === 'before');
-  if (sea) {
-    const nodes = Object.keys(sea.cpu);
-    const others = nodes.filter((n) => n !== sea.holder);
-    const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const cpuOther = avg(others.map((n) => sea.cpu[n].daemon + sea.cpu[n].helpers));
-    const cpuHolder = sea.cpu[sea.holder].daemon + sea.cpu[sea.holder].helpers;
-    const pss = avg(nodes.map((n) => sea.mem[n].pssMiB));
-    const rss = avg(nodes.map((n) => sea.mem[n].rssMiB));
-    const anon = avg(nodes.map((n) => sea.mem[n].anonMiB));
-    let b = '';
-    if (before) {
-      const bn = Object.keys(before.cpu);
-      b = ` (before the idle-cost work: ${avg(bn.filter((n) => n !== before.holder).map((n) => before.cpu[n].daemon + before.cpu[n].helpers)).toFixed(1)} % / ${(before.cpu[before.holder].daemon + before.cpu[before.holder].helpers).toFixed(1)} %, RSS ${avg(bn.map((n) => before.mem[n].rssMiB)).toFixed(0)} MiB, private ${avg(bn.map((n) => before.mem[n].anonMiB)).toFixed(0)} MiB)`;
-    }
-    facts.push(
-      `Idle cost per daemon (3 nodes, lan, x86-64 core): CPU ${cpuOther.toFixed(1)} % (holder ${cpuHolder.toFixed(1)} %), RSS ${rss.toFixed(0)} MiB of which ${anon.toFixed(0)} MiB private and the rest the executable's own clean pages (PSS ${pss.toFixed(0)} MiB)${b}. Targets 1 % and 60 MB: not met yet; see docs/benchmarks.md for why and what is next.`,
+  // The build as shipped ('after' in a before/after run, else 'sea'); with PAIRED rounds
+  // ("after #2"), the round with the median non-holder CPU.
+  const pick = (name: string) => {
+    const rs = idle.results.filter((x: any) => x.name === name || x.name.startsWith(`${name} #`));
+    const key = (x: any) => Object.entries(x.cpu as Record<string, any>).filter(([k]) => k !== x.holder).reduce((a, [, c]) => a + c.daemon + c.helpers, 0);
+    return rs.sort((a: any, b: any) => key(a) - key(b))[Math.floor((rs.length - 1) / 2)];
+  };
+  const r = pick('after') ?? pick('sea') ?? idle.results[0];
+  if (r) {
+    const nodes = Object.keys(r.cpu);
+    const others = nodes.filter((n) => n !== r.holder);
+    const cpu = (n: string) => r.cpu[n].daemon + r.cpu[n].helpers;
+    const cpuO = avg(others.map(cpu));
+    const cpuH = cpu(r.holder);
+    const rss = avg(nodes.map((n) => r.mem[n].rssMiB));
+    const anon = avg(nodes.map((n) => r.mem[n].anonMiB));
+    row('idle CPU per daemon (3 nodes, lan, x86-64 VM core)', `${cpuO.toFixed(1)} % (holder ${cpuH.toFixed(1)} %)`, `≤ 1 %: ${met(Math.max(cpuO, cpuH) <= 1)}`, 'bench/idle.ts');
+    row(
+      'idle memory per daemon',
+      `RSS ${rss.toFixed(0)} MiB = ${anon.toFixed(0)} MiB private + ${(rss - anon).toFixed(0)} MiB of the executable's shared, clean pages`,
+      `RSS ≤ 60 MB (57.2 MiB): ${met(rss * 2 ** 20 <= 60e6)}`,
+      'bench/idle.ts',
     );
   }
 }
-lines.push(...facts.map((f) => `- ${f}`), '');
-writeFileSync('bench/headline.md', lines.join('\n'));
-console.log(lines.join('\n'));
+if (scale) {
+  const rs = (scale.results as any[]).filter((r) => (r.profile ?? 'lan') === 'lan');
+  const r32 = rs.find((r) => r.n === 32);
+  const sim32 = scaleSim?.rows?.find((r: any) => r.n === 32);
+  if (r32) {
+    const med = pct(r32.takeoverMs, 50);
+    const settled = r32.settled !== false;
+    const simText = sim32 ? `; the protocol alone (simulator, no CPU limit): takeover median ${ms(pct(sim32.takeoverMs, 50))}, ${sim32.violations.length} safety violations in ${sim32.seeds} seeds` : '';
+    row(
+      '32-node cluster (all 32 daemons on this one 2-core VM)',
+      settled
+        ? `settled, ${r32.idle.moves} idle moves, takeover median ${ms(med)} (${r32.takeoverMs.length} cuts), ${Math.round(r32.idle.txPpsAvg)} packets/s per node${simText}`
+        : `did not settle on this machine: the 32 daemons used ${r32.idle.cpuTotalCores.toFixed(2)} cores, all the VM had (see docs/benchmarks.md)${simText}`,
+      `stable, ≤ 1.5 s: ${met(settled && r32.idle.moves === 0 && med <= 1500)}`,
+      'bench-scale',
+    );
+  }
+}
+if (budget) {
+  const b = budget;
+  row(
+    'Pi-sized budget (25 % of a core, 64 MiB, a busy loop beside each daemon)',
+    `takeover median ${ms(b.cut.takeover.median)} (p99 ${ms(b.cut.takeover.p99)}); ${b.soak.moves} false failovers, ${Math.round(b.soak.twoHoldersMs)} ms two holders in a ${Math.round(b.soak.minutes)}-min soak`,
+    `≤ 1.5 s, 0 false failovers: ${met(b.cut.takeover.median <= 1500 && b.soak.moves === 0)}`,
+    'bench-budget',
+  );
+}
+if (soak) {
+  row(
+    `soak: profile ${soak.profile}, ${soak.loss} % loss, ${soak.minutes} min idle`,
+    `${soak.moves} false failovers, ${Math.round(soak.twoHoldersMs)} ms two holders; RSS growth ≤ ${soak.maxRssGrowthMiB.toFixed(2)} MiB (private ${soak.maxAnonGrowthMiB.toFixed(2)}); ${soak.anyWrites ? 'writes to disk' : 'no writes to disk'}; load average ${soak.load.start.split(' ')[0]} → ${soak.load.end.split(' ')[0]}`,
+    `0 false failovers, 0 ms two holders, ≤ 1 MiB: ${met(soak.moves === 0 && !soak.outage && soak.twoHoldersMs === 0 && soak.maxRssGrowthMiB <= 1)}`,
+    'make soak',
+  );
+}
+
+const lines = [
+  `Measured on a ${machine.split(',').slice(0, 2).join(',')} VM (not a Pi): real daemons in a network-namespace lab, a client probing the VIP every 5 ms. Dates, commands, load and every table: [docs/benchmarks.md](docs/benchmarks.md).`,
+  '',
+  '| measure | result | target (issue 8) | from |',
+  '|---|---|---|---|',
+  ...rows,
+  '',
+  'Where a target is not met, docs/benchmarks.md says why: idle cost on this VM, 32 daemons sharing two cores, the kernel-lifetime renewal window under a throttled quarter core, and fast-profile soaks on an overloaded machine (an earlier run there also saw 143 ms of two holders: the fast profile has no kernel-lifetime backstop and then relied on the guard waking within 50 ms at normal priority; the guard now runs at SCHED_FIFO, and that soak has not been re-run since).',
+  '',
+  '![takeover distributions](bench/takeover.svg)',
+];
+const md = lines.join('\n') + '\n';
+writeFileSync('bench/headline.md', md);
+// README.md: replace what sits between the markers, nothing else.
+const START = '<!-- headline: bench/headline.ts writes this block -->';
+const END = '<!-- /headline -->';
+const readme = readFileSync('README.md', 'utf8');
+const a = readme.indexOf(START);
+const z = readme.indexOf(END);
+if (a >= 0 && z > a) writeFileSync('README.md', readme.slice(0, a + START.length) + '\n' + md + readme.slice(z));
+console.log(md);

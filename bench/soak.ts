@@ -7,9 +7,12 @@
 //   - writes: bytes each daemon (and its helpers) sent to storage (/proc/PID/io write_bytes),
 //     files changed in its state directory (mtime), and log lines it printed (on a Pi they go
 //     to journald, which writes them to disk).
-// Env: PROFILE, LOSS (percent), MINUTES (or SOAK_MINUTES), WARM_S (20).
+//   - every SAMPLE_S: memory of each daemon and the load average (leak or settling?), and
+//     the time of each VIP move with the load average around it.
+// Env: PROFILE, LOSS (percent), MINUTES (or SOAK_MINUTES), WARM_S (20), SAMPLE_S (60), TAG.
 // Writes bench/soak.md (docs/benchmarks.md); exit code 1 when a target is missed.
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { LabCluster, VIP } from '../test/lab/cluster.ts';
 import { now, sleep } from '../test/lab/lab.ts';
@@ -20,6 +23,7 @@ const profile = (process.env.PROFILE ?? 'fast') as 'fast' | 'lan' | 'slow';
 const loss = Number(process.env.LOSS ?? 5);
 const minutes = Number(process.env.SOAK_MINUTES ?? process.env.MINUTES ?? 5);
 const WARM_S = Number(process.env.WARM_S ?? 20);
+const SAMPLE_S = Number(process.env.SAMPLE_S ?? 60);
 
 const load = new LoadRecord();
 const c = await LabCluster.create({ profile });
@@ -48,14 +52,26 @@ try {
     names.map((n) => [n, { mem: memOf(pid(n))!, io: writes(pid(n)), m: mtimes(stateDir(n)), lines: c.daemons.get(n)!.stdoutLines.length + c.daemons.get(n)!.stderrLines.length }]),
   );
   const t0 = now();
-  await sleep(minutes * 60_000);
+  // Every SAMPLE_S: each daemon's RSS and private memory and the load average, to tell a leak
+  // (growth to the end) from a heap settling (growth that stops), and to place any VIP move
+  // against how busy the machine was at that moment.
+  const samples: { t: number; load1: number; anon: Record<string, number>; rss: Record<string, number> }[] = [];
+  while (now() - t0 < minutes * 60_000) {
+    await sleep(Math.min(SAMPLE_S * 1000, Math.max(0, minutes * 60_000 - (now() - t0))));
+    const m = Object.fromEntries(names.map((n) => [n, memOf(pid(n))]));
+    samples.push({ t: (now() - t0) / 1000, load1: loadavg()[0]!, anon: Object.fromEntries(names.map((n) => [n, m[n]?.anonMiB ?? NaN])), rss: Object.fromEntries(names.map((n) => [n, m[n]?.rssMiB ?? NaN])) });
+  }
   const t1 = now();
   const after = Object.fromEntries(
     names.map((n) => [n, { mem: memOf(pid(n))!, io: writes(pid(n)), m: mtimes(stateDir(n)), lines: c.daemons.get(n)!.stdoutLines.length + c.daemons.get(n)!.stderrLines.length }]),
   );
   await c.lab.heal();
   const iv = w.intervals();
-  const moves = Object.values(iv).flat().filter(([start]) => start > t0 && start <= t1).length;
+  const moveTimes = Object.entries(iv)
+    .flatMap(([node, xs]) => xs.filter(([start]) => start > t0 && start <= t1).map(([start]) => ({ node, s: (start - t0) / 1000 })))
+    .sort((a, b) => a.s - b.s);
+  const moves = moveTimes.length;
+  const loadNear = (sec: number) => samples.find((x) => x.t >= sec)?.load1 ?? NaN;
   const stillHolder = w.holders().join(',');
   const outage = Object.values(iv).flat().some(([, end]) => end !== null && end > t0 && end <= t1);
   const two = w.overlapMs(t0, t1);
@@ -93,12 +109,18 @@ After ${WARM_S} s of warm-up under loss, over ${minutes} min: VIP holder changes
 |---|---|---|---|---|---|
 ${rows.map((r) => `| ${r.n} | ${r.rss0.toFixed(1)} → ${r.rss1.toFixed(1)} | ${r.anon0.toFixed(1)} → ${r.anon1.toFixed(1)} | ${r.writeBytes} | ${r.changed.length ? r.changed.join(', ') : 'none'} | ${r.lines} |`).join('\n')}
 
-Max private-memory growth ${f2(maxAnonGrowth)} MiB. Writes: /proc/PID/io write_bytes of the daemon and its live helpers,
+Max private-memory growth ${f2(maxAnonGrowth)} MiB. Private memory every ${SAMPLE_S} s (MiB, ${names.join(' / ')}) and the 1-minute load average:
+${samples.map((x) => `${Math.round(x.t / 60)} min ${names.map((n) => x.anon[n]!.toFixed(1)).join(' / ')} (load ${x.load1.toFixed(1)})`).join('; ')}.
+${moves ? `VIP moves (s after the start → new holder, load average at the next sample): ${moveTimes.map((m) => `${m.s.toFixed(0)} s → ${m.node} (${loadNear(m.s).toFixed(1)})`).join(', ')}.\n` : ''}Writes: /proc/PID/io write_bytes of the daemon and its live helpers,
 and the mtimes of the files in its state directory; log lines are what journald would store.
 `;
   console.log(result);
-  writeFileSync('bench/soak.json', JSON.stringify({ date: iso(), machine: machine(), profile, loss, minutes, warmS: WARM_S, load: { start: load.start, end: load.end }, moves, outage, twoHoldersMs: two, maxRssGrowthMiB: maxGrowth, maxAnonGrowthMiB: maxAnonGrowth, anyWrites, nodes: rows }, null, 2) + '\n');
-  writeFragment('soak', result);
+  // TAG=x: a second soak beside the main one (e.g. another profile): bench/soak-x.json and
+  // bench/soak-x.md, not the docs fragment.
+  const TAG = process.env.TAG;
+  writeFileSync(TAG ? `bench/soak-${TAG}.json` : 'bench/soak.json', JSON.stringify({ date: iso(), machine: machine(), profile, loss, minutes, warmS: WARM_S, load: { start: load.start, end: load.end }, moves, moveTimes, samples, outage, twoHoldersMs: two, maxRssGrowthMiB: maxGrowth, maxAnonGrowthMiB: maxAnonGrowth, anyWrites, nodes: rows }, null, 2) + '\n');
+  if (TAG) writeFileSync(`bench/soak-${TAG}.md`, result);
+  else writeFragment('soak', result);
   if (moves || outage || two > 0 || maxGrowth > 1 || anyWrites) process.exitCode = 1;
 } finally {
   await w.stop();

@@ -324,6 +324,10 @@ if t=$(wait_status "$healthy && $armed" 400); then
 	printf '%s\n' "$wd" >"$T/guest-watchdog.txt"
 	check "boot 4: /dev/watchdog is qemu's i6300esb, timeout ${WD_SEC} s" test "$(head -n 2 <<<"$wd" | tr '\n' ' ')" = "i6300ESB timer $WD_SEC "
 	check "boot 4: piha's process holds /dev/watchdog open" grep -qx '/dev/watchdog' <<<"$wd"
+	# The address guard asks for SCHED_FIFO (src/vip/guard.ts); piha.service must allow it.
+	gp=$(guest 'sudo sh -c "for d in /proc/[0-9]*; do grep -qa piha-guard \$d/cmdline 2>/dev/null && chrt -p \${d#/proc/}; done"' 2>&1 || true)
+	printf '%s\n' "$gp" >"$T/guest-guard-priority.txt"
+	check "boot 4: the address guard runs at real-time priority (SCHED_FIFO) under piha.service" grep -q 'SCHED_FIFO' <<<"$gp"
 	boot_id=$(guest cat /proc/sys/kernel/random/boot_id || true)
 	# Freeze the daemon and its address guard (the whole unit), as a hung node: the pets stop.
 	t_sent=$(date +%s.%N)

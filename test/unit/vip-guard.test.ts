@@ -47,6 +47,18 @@ describe('address guard', { skip: process.getuid?.() !== 0 ? 'needs root' : fals
     g.stop();
   });
 
+  it('runs at real-time priority (SCHED_FIFO), so a busy machine cannot make it late, and says so', async () => {
+    let prio = '';
+    const g = new AddressGuard({ ifname: 'eth0', netns: ns, onPriority: (p) => (prio = p) });
+    g.start();
+    await until(() => prio !== '', 2000);
+    assert.equal(prio, 'fifo');
+    const policy = execFileSync('chrt', ['-p', String(g.pid)]).toString();
+    assert.match(policy, /SCHED_FIFO/);
+    assert.match(policy, /priority: 20/);
+    g.stop();
+  });
+
   it('later pets push the deadline; an empty list protects nothing', async () => {
     const g = new AddressGuard({ ifname: 'eth0', netns: ns });
     g.start();

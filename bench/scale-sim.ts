@@ -1,0 +1,91 @@
+// The protocol alone at 3 to 32 nodes, in the deterministic simulator (test/sim/world.ts): the
+// same core as the daemon, profile lan, a network with 0.1–2 ms delay (5 % of packets up to
+// 200 ms late, 2 % duplicated), clock drift within the configured bound, timers up to 2 ms
+// late — and no CPU limit: every node runs on time. Set against bench/scale.ts (real daemons,
+// all N on this one 2-core machine), it says whether a large cluster's trouble there comes
+// from the protocol or from the machine.
+// Per size and seed: start every daemon within 500 ms, wait for one holder; messages per node
+// per second over an idle IDLE_S window; then a power cut of the holder (link down, process
+// gone, addresses gone): takeover = cut -> the VIP present on another node; two holders are
+// the simulator's safety check (any is a violation).
+//   node --import tsx bench/scale-sim.ts           Env: NODES (3,5,9,17,32), SEEDS (20), IDLE_S (10)
+// Writes bench/scale-sim.json; bench/scale.ts puts its table into bench/scale.md.
+
+import { writeFileSync } from 'node:fs';
+import { World } from '../test/sim/world.ts';
+import { simConfig } from '../test/sim/cluster-config.ts';
+import { iso, stats } from './lib.ts';
+
+const NODES = (process.env.NODES ?? '3,5,9,17,32').split(',').map(Number);
+const SEEDS = Number(process.env.SEEDS ?? 20);
+const IDLE_S = Number(process.env.IDLE_S ?? 10);
+
+export interface SimScaleRow {
+  n: number;
+  seeds: number;
+  settleMs: number[];
+  takeoverMs: number[];
+  noTakeover: number;
+  msgsPerNodePerS: number;
+  idleMoves: number;
+  violations: string[];
+}
+
+function runOne(n: number, seed: number): { settle: number; takeover: number | null; msgs: number; moves: number; violations: string[] } {
+  const config = simConfig({ nodes: n, witness: false, resources: 1, profile: 'lan', prefers: false, migrationThreshold: 2, fencing: 'lease' });
+  const world = new World({ seed, config, persistence: true, kernelLatenessMaxMs: 250, applyMaxMs: 20, timerLateMaxMs: 2, trace: false, fenceFailRate: 0 });
+  for (const node of world.nodes) world.at(world.rng.next() * 500, () => world.startDaemon(node));
+  const r = config.resources[0]!.name;
+  // Settle: one holder.
+  let t = 0;
+  while (world.holders(r).length !== 1 && t < 60_000) world.run((t += 10));
+  const settle = t;
+  world.run((t += 3000));
+  // Idle window: messages and moves.
+  const m0 = world.stats.messages;
+  const f0 = world.stats.acquires;
+  world.run((t += IDLE_S * 1000));
+  const msgs = (world.stats.messages - m0) / n / IDLE_S;
+  const moves = world.stats.acquires - f0;
+  // Power cut of the holder.
+  const holder = world.holders(r)[0];
+  let takeover: number | null = null;
+  if (holder) {
+    const cut = t;
+    world.powerOff(holder);
+    while (t < cut + 20_000) {
+      world.run((t += 1));
+      if (world.holders(r).some((x) => x !== holder)) {
+        takeover = t - cut;
+        break;
+      }
+    }
+    world.run((t += 3000));
+  }
+  return { settle, takeover, msgs, moves, violations: world.violations.map((v) => `${v.at.toFixed(0)} ms: ${v.what}`) };
+}
+
+export function simScale(): SimScaleRow[] {
+  const rows: SimScaleRow[] = [];
+  for (const n of NODES) {
+    const row: SimScaleRow = { n, seeds: SEEDS, settleMs: [], takeoverMs: [], noTakeover: 0, msgsPerNodePerS: 0, idleMoves: 0, violations: [] };
+    for (let s = 1; s <= SEEDS; s++) {
+      const o = runOne(n, s * 7919 + n);
+      row.settleMs.push(o.settle);
+      if (o.takeover === null) row.noTakeover++;
+      else row.takeoverMs.push(o.takeover);
+      row.msgsPerNodePerS += o.msgs / SEEDS;
+      row.idleMoves += o.moves;
+      row.violations.push(...o.violations);
+    }
+    const st = stats(row.takeoverMs);
+    console.log(`N=${n}: takeover median ${st.median.toFixed(0)} ms (max ${st.max.toFixed(0)}), settle median ${stats(row.settleMs).median} ms, ${row.msgsPerNodePerS.toFixed(0)} msgs/s per node, idle moves ${row.idleMoves}, violations ${row.violations.length}`);
+    rows.push(row);
+  }
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = simScale();
+  writeFileSync('bench/scale-sim.json', JSON.stringify({ date: iso(), seeds: SEEDS, idleS: IDLE_S, rows }, null, 2) + '\n');
+}
