@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-reporter=spec --test-concurrency=1
 # qemu-user-static + arm64 libc/libstdc++: run the arm64 binary in tests; binutils: strip it.
-APT_PKGS := iproute2 nftables iputils-arping ipv6toolkit tcpdump curl qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross binutils-aarch64-linux-gnu
+APT_PKGS := iproute2 nftables iputils-arping ipv6toolkit ndisc6 tcpdump curl qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross binutils-aarch64-linux-gnu
 # The status page (GET /) is tested in a real headless browser (test/unit/api-status-page.test.ts).
 UI_APT_PKGS := chromium
 # Seeds the simulator runs in `make test` (about 20 ms each); `make sim SEEDS=100000` for more.

@@ -80,6 +80,15 @@ export function metricFamilies(m: MetricsSnapshot): MetricFamily[] {
       'Whether this node holds the virtual IP of the resource (1) or not (0).',
       m.vips.map((v) => ({ labels: { resource: v.resource, ip: v.ip }, value: b(v.held) })),
     ),
+    ...(m.vipConflictsTotal
+      ? [
+          c(
+            'piha_vip_conflicts_total',
+            'Periodic conflict probes of a held VIP that another host (not this one) answered, by resource.',
+            m.vipConflictsTotal.map((v) => ({ labels: { resource: v.resource, ip: v.ip }, value: v.count })),
+          ),
+        ]
+      : []),
     g('piha_resource_fail_count', 'Effective monitor fail count of the resource on this node.', byKey(m.resourceFailCounts, 'resource')),
     c('piha_failovers_total', 'Virtual IPs this node acquired since the daemon started.', [{ value: m.failoversTotal }]),
     c('piha_packets_received_total', 'Cluster packets received and accepted.', [{ value: m.packetsReceivedTotal }]),

@@ -110,6 +110,8 @@ export interface MetricsSnapshot {
   hookFailuresTotal?: Record<string, number>;
   /** Online nodes whose cluster configuration differs from this node's. */
   configMismatchNodes?: number;
+  /** Per VIP: conflict probes another host answered (src/vip/conflict.ts); one entry per configured VIP. */
+  vipConflictsTotal?: { resource: string; ip: string; count: number }[];
 }
 
 export type ControlRequest =

@@ -14,9 +14,10 @@ import { Core } from '../core/node.ts';
 import type { Effect, Input, LeaseReply, Message } from '../core/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
 import { loadKeyFile } from '../transport/authkey.ts';
-import { VipManager, type VipResource } from '../vip/manager.ts';
+import { VipManager, type VipEvent, type VipResource } from '../vip/manager.ts';
 import { AddressGuard } from '../vip/guard.ts';
 import { findExecutable, na6Requirement } from '../vip/garp.ts';
+import { conflictToolWarnings, type ConflictToolPaths } from '../vip/conflict.ts';
 import { startStatusServer, toDaemonStatus, type StatusServer, type StatusServerOptions } from '../api/status-server.ts';
 import { startControlServer, type ControlServer } from '../api/control.ts';
 import type { ControlRequest, ControlResponse, MetricsSnapshot, SafetyInfo } from '../api/status-types.ts';
@@ -119,6 +120,12 @@ export class Daemon {
   /** Cluster event history (events.ts): GET /events, `piha events`, the status page; feeds the notify hooks. */
   readonly events: EventLog;
   private readonly hooks: HookRunner;
+  /** Conflict detection tools found at start (conflict.ts); null = that family is not probed. */
+  private conflictTools: ConflictToolPaths = {};
+  /** Families whose missing conflict tool was already warned about (once per run). */
+  private readonly conflictToolWarned = new Set<string>();
+  /** Per VIP address: conflicts seen (piha_vip_conflicts_total) and what was last reported. */
+  private readonly conflicts = new Map<string, { resource: string; total: number; active: boolean; others: string; eventAt: number; probeErrorAt: number }>();
 
   constructor(private readonly o: DaemonOptions) {
     this.log = pino({ level: o.logLevel ?? process.env.PIHA_LOG_LEVEL ?? 'info', base: { node: o.node.name } });
@@ -164,6 +171,10 @@ export class Daemon {
     const na6 = findExecutable('na6');
     const noNa6 = na6Requirement(config.resources, na6);
     if (noNa6) throw new Error(noNa6);
+    // Address conflict detection (conflict.ts) is a diagnostic: a missing tool turns it off for
+    // that family, with one warning (here, or when a VIP of that family is first configured).
+    this.conflictTools = { arpingPath: findExecutable('arping'), ndisc6Path: findExecutable('ndisc6') };
+    this.warnConflictTools(config.resources.map((r) => r.ip));
     const incarnation = this.store.nextIncarnation();
     this.core = new Core({
       config,
@@ -178,15 +189,19 @@ export class Daemon {
       ifname: config.cluster.interface,
       now: monotonicNow,
       logger: this.log.child({ part: 'vip' }),
-      garp: { na6Path: na6 ?? 'na6' },
+      garp: { na6Path: na6 ?? 'na6', conflict: this.conflictTools },
       onEvent: (e) => {
         if (e.type === 'garp' && !e.ok) this.log.warn({ event: 'garp_failed', ip: e.ip, form: e.form, error: e.error }, e.form === 'na' ? 'unsolicited neighbour advertisement failed' : 'gratuitous ARP failed');
+        else if (e.type === 'conflict') this.onConflict(e);
       },
     });
     // Out-of-process backstop: removes our VIPs if this process is killed or frozen.
     this.guard = new AddressGuard({
       ifname: config.cluster.interface,
       onRemoved: (addr) => this.log.warn({ event: 'guard_removed', addr }, 'address guard removed a VIP: the daemon ran late'),
+      onPriority: (p) => {
+        if (p === 'normal') this.log.warn({ event: 'guard_priority', priority: p }, 'address guard could not get real-time priority (chrt -f needs root): on a starved machine it may act late');
+      },
       onExit: (code) => {
         if (this.stopping) return;
         this.log.error({ event: 'guard_exited', code }, 'address guard exited; restarting it');
@@ -450,6 +465,61 @@ export class Daemon {
     }
   }
 
+  // ------------------------------------------------------------ address conflicts
+
+  private warnConflictTools(ips: string[]): void {
+    for (const w of conflictToolWarnings(ips, this.conflictTools)) {
+      if (this.conflictToolWarned.has(w.family)) continue;
+      this.conflictToolWarned.add(w.family);
+      this.log.warn({ event: 'conflict_detection_off', family: w.family }, w.message);
+      this.events.record({ level: 'warn', event: 'conflict_detection_off', fields: { node: this.o.node.name, family: w.family, reason: w.message } });
+    }
+  }
+
+  /**
+   * A conflict probe's outcome (the holder, at each periodic announcement): another host
+   * answering for a VIP we hold is counted every time (piha_vip_conflicts_total) and recorded
+   * as a `vip_conflict` warning when it starts, when the answering MACs change, and every 5
+   * minutes while it lasts; `vip_conflict_cleared` when a later probe finds nobody else. The
+   * re-announcement burst was already sent (garp.ts). Nothing is released: the other host is
+   * not a cluster member, and quorum decides who holds the VIP.
+   */
+  private onConflict(e: Extract<VipEvent, { type: 'conflict' }>): void {
+    const resource = e.resource || ([...this.resources.values()].find((r) => r.ip === e.ip)?.name ?? '');
+    let c = this.conflicts.get(e.ip);
+    if (!c) this.conflicts.set(e.ip, (c = { resource, total: 0, active: false, others: '', eventAt: -Infinity, probeErrorAt: -Infinity }));
+    c.resource = resource || c.resource;
+    const now = monotonicNow();
+    const node = this.o.node.name;
+    if (!e.ok) {
+      // A probe that cannot run (link down, tool broken): the monitor deals with the link; say it rarely.
+      if (now - c.probeErrorAt >= 600_000) {
+        c.probeErrorAt = now;
+        this.log.warn({ event: 'conflict_probe_failed', resource, ip: e.ip, error: e.error }, 'address conflict probe failed');
+      }
+      return;
+    }
+    if (!e.others.length) {
+      if (c.active) {
+        c.active = false;
+        c.others = '';
+        const fields = { node, resource, ip: e.ip, count: c.total };
+        this.log.info({ event: 'vip_conflict_cleared', ...fields }, 'no other host answers for the VIP any more');
+        this.events.record({ level: 'info', event: 'vip_conflict_cleared', fields });
+      }
+      return;
+    }
+    c.total++;
+    const others = e.others.join(', ');
+    if (c.active && c.others === others && now - c.eventAt < 300_000) return;
+    c.active = true;
+    c.others = others;
+    c.eventAt = now;
+    const fields = { node, resource, ip: e.ip, mac: e.others[0], macs: e.others, reannounced: e.reannounced, count: c.total };
+    this.log.warn({ event: 'vip_conflict', ...fields }, `another host (${others}) answers for VIP ${e.ip}: re-announced it from this node`);
+    this.events.record({ level: 'warn', event: 'vip_conflict', fields });
+  }
+
   // ------------------------------------------------------------ hardware
 
   /** SBD rule: pet only while the loop runs and every held VIP is inside its lease. */
@@ -498,6 +568,7 @@ export class Daemon {
       this.stopMonitor(name);
       this.resources.delete(name);
     }
+    this.warnConflictTools(list.map((r) => r.ip));
     for (const r of list) {
       this.knownVips.set(r.ip, vipOf(r));
       if (!this.resources.has(r.name)) {
@@ -664,8 +735,16 @@ export class Daemon {
         watchdogEnabled: this.hw.watchdog.enabled,
       },
       hookFailuresTotal: { ...this.hooks.failures },
+      vipConflictsTotal: this.conflictCounts(c.resources),
       configMismatchNodes: c.configMismatch?.length ?? 0,
     };
+  }
+
+  /** One sample per configured VIP (0 included), plus addresses counted before a reconfiguration. */
+  private conflictCounts(resources: readonly { name: string; ip: string }[]): { resource: string; ip: string; count: number }[] {
+    const out = resources.map((r) => ({ resource: r.name, ip: r.ip, count: this.conflicts.get(r.ip)?.total ?? 0 }));
+    for (const [ip, c] of this.conflicts) if (c.total > 0 && !out.some((o) => o.ip === ip)) out.push({ resource: c.resource, ip, count: c.total });
+    return out;
   }
 
   // ------------------------------------------------------------ stop

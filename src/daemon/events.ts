@@ -24,6 +24,9 @@ const CATEGORY: Record<string, EventCategory> = {
   grant_too_late: 'vip',
   guard_removed: 'vip',
   reconcile_removed: 'vip',
+  vip_conflict: 'vip',
+  vip_conflict_cleared: 'vip',
+  conflict_detection_off: 'vip',
   coordinator: 'coordinator',
   coordinator_elected: 'coordinator',
   coordinator_lost: 'coordinator',
@@ -82,6 +85,12 @@ export function describeEvent(type: string, f: Record<string, unknown>): string 
       return `${vip} acquired by ${node}${because}`;
     case 'vip_released':
       return `${vip} released by ${node}${because}`;
+    case 'vip_conflict': {
+      const macs = Array.isArray(f.macs) && f.macs.length ? f.macs.map(String).join(', ') : str(f.mac) ?? '?';
+      return `${vip} is answered by another host on the LAN too (${macs}; not a cluster member): ${node} ${f.reannounced === false ? 'keeps it (re-announced moments ago)' : 're-announced it'}`;
+    }
+    case 'vip_conflict_cleared':
+      return `${vip}: no other host answers for it any more (seen by ${node})`;
     case 'placement':
       return `${vip} placed on ${str(f.node) ?? 'no node'}`;
     case 'quorum_lost':

@@ -25,10 +25,19 @@
 // once) or with accept_dad=0, and never on a lifetime refresh. So the kernel cannot be the
 // announcer, and Debian's arping is IPv4-only (ndisc6 only solicits): na6 is the Debian tool
 // that sends an unsolicited NA, with no raw-socket code or native addon in piha.
+//
+// Conflict detection (conflict.ts), when `conflict` is set: at each periodic announcement the
+// holder also probes whether another host answers for the VIP (arping -D / ndisc6, one
+// process, killed after conflictTimeoutMs, never more than one in flight per address). An
+// answer from a MAC that is not this host's is reported (onConflict) and answered at once with
+// a takeover-sized burst (burstCount of each form; NAs carry the Override flag) to pull the
+// LAN's neighbour caches back; at most one such burst per conflictBurstGapMs, so two hosts
+// that both insist cannot start a GARP war. Nothing is released: quorum decides who holds it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { localMacs, otherMacs, parseProbe, probeCommand, type ConflictToolPaths } from './conflict.ts';
 
 /** ARP request / ARP reply (IPv4), unsolicited neighbour advertisement (IPv6). */
 export type GarpForm = 'request' | 'reply' | 'na';
@@ -53,6 +62,15 @@ export interface GarpOptions {
   forms?: GarpForm[];
   /** Kill an arping still running after this (default 3000 ms; arping -c 1 takes ~1 s). */
   processTimeoutMs?: number;
+  /**
+   * Probe for another host answering for the VIP at each periodic announcement (conflict.ts):
+   * the tools to use per family (null = that family is not probed). Default: no probing.
+   */
+  conflict?: ConflictToolPaths;
+  /** Kill a conflict probe still running after this (default 3000 ms; arping -D -w 1 takes 1 s). */
+  conflictTimeoutMs?: number;
+  /** At most one conflict burst per address in this time (default 2000 ms). */
+  conflictBurstGapMs?: number;
 }
 
 export interface GarpResult {
@@ -62,6 +80,13 @@ export interface GarpResult {
   error?: string;
 }
 
+/**
+ * One conflict probe's outcome: `others` = MACs not of this host that answered for the VIP
+ * (empty: no conflict), `reannounced` = a burst went out for it (false: rate-limited); or the
+ * probe could not be run or read.
+ */
+export type ConflictResult = { ip: string; ok: true; others: string[]; reannounced: boolean } | { ip: string; ok: false; error: string };
+
 export interface GarpAnnouncerOptions {
   ifname: string;
   /** Tests only: run arping via `ip netns exec NS`. */
@@ -69,16 +94,26 @@ export interface GarpAnnouncerOptions {
   options?: GarpOptions;
   /** Called once per packet attempt, success or failure. Must not throw. */
   onResult?: (r: GarpResult) => void;
+  /** Called once per conflict probe (options.conflict), success or failure. Must not throw. */
+  onConflict?: (r: ConflictResult) => void;
+  /** This host's MACs, asked only when a probe got an answer (default: `ip -j link show`). */
+  ownMacs?: () => Promise<string[]>;
 }
 
 interface Announce {
   timers: Set<NodeJS.Timeout>;
   procs: Set<ChildProcess>;
+  /** A conflict probe is running. */
+  probing: boolean;
+  /** performance.now() of the last conflict burst. */
+  conflictBurstAt: number;
 }
 
 export class GarpAnnouncer {
   readonly stats = { sent: 0, failed: 0 };
-  private readonly o: Required<GarpOptions>;
+  /** Conflict probes run, probes that failed, probes another host answered, bursts sent for those. */
+  readonly conflictStats = { probes: 0, probeFailures: 0, conflicts: 0, bursts: 0 };
+  private readonly o: Required<Omit<GarpOptions, 'conflict'>> & { conflict: ConflictToolPaths | null };
   private readonly active = new Map<string, Announce>();
 
   constructor(private readonly cfg: GarpAnnouncerOptions) {
@@ -94,6 +129,9 @@ export class GarpAnnouncer {
       refreshCount: g.refreshCount ?? 1,
       forms: g.forms ?? ['request', 'reply'],
       processTimeoutMs: g.processTimeoutMs ?? 3000,
+      conflict: g.conflict ?? null,
+      conflictTimeoutMs: g.conflictTimeoutMs ?? 3000,
+      conflictBurstGapMs: g.conflictBurstGapMs ?? 2000,
     };
   }
 
@@ -101,12 +139,15 @@ export class GarpAnnouncer {
   start(ip: string): void {
     this.stop(ip);
     if (!this.o.enabled) return;
-    const a: Announce = { timers: new Set(), procs: new Set() };
+    const a: Announce = { timers: new Set(), procs: new Set(), probing: false, conflictBurstAt: -Infinity };
     this.active.set(ip, a);
     this.burst(ip, a, this.o.burstCount);
     if (this.o.secondBurstDelayMs > 0) this.after(a, this.o.secondBurstDelayMs, () => this.burst(ip, a, this.o.burstCount));
     if (this.o.refreshIntervalMs > 0) {
-      const t = setInterval(() => this.burst(ip, a, this.o.refreshCount), this.o.refreshIntervalMs);
+      const t = setInterval(() => {
+        this.burst(ip, a, this.o.refreshCount);
+        this.probe(ip, a);
+      }, this.o.refreshIntervalMs);
       t.unref();
       a.timers.add(t);
     }
@@ -184,6 +225,83 @@ export class GarpAnnouncer {
     child.stderr!.setEncoding('utf8').on('data', (c: string) => { if (err.length < 4096) err += c; });
     child.on('error', (e) => finish(false, String(e)));
     child.on('close', (code, sig) => finish(code === 0, sig ? `killed by ${sig}` : `exit ${code}: ${err.trim()}`));
+  }
+
+  /**
+   * One conflict probe for `ip` (see the top of this file). Runs beside the announcement, in its
+   * own process with a kill watchdog; the result is dropped if the address was released or
+   * re-acquired meanwhile (stop() kills the probe with the announcements).
+   */
+  private probe(ip: string, a: Announce): void {
+    if (!this.o.conflict || a.probing || this.active.get(ip) !== a) return;
+    const cmd = probeCommand(this.cfg.ifname, ip, this.o.conflict, this.cfg.netns);
+    if (!cmd) return; // no tool for this family: detection is off (warned at start)
+    let child: ChildProcess;
+    try {
+      child = spawn(cmd[0], cmd[1], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      return this.conflictReport(a, ip, { ip, ok: false, error: String(e) });
+    }
+    a.probing = true;
+    a.procs.add(child);
+    this.conflictStats.probes++;
+    let out = '';
+    let err = '';
+    let done = false;
+    const finish = (code: number | null, why?: string): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(watchdog);
+      a.procs.delete(child);
+      a.probing = false;
+      if (this.active.get(ip) !== a) return; // released meanwhile: nothing to say about it
+      if (why) return this.conflictReport(a, ip, { ip, ok: false, error: why });
+      const r = parseProbe(ip, code, out, err);
+      if (!r.ok) return this.conflictReport(a, ip, { ip, ok: false, error: r.error });
+      if (!r.macs.length) return this.conflictReport(a, ip, { ip, ok: true, others: [], reannounced: false });
+      // Someone answered: drop this host's own MACs (never seen in the lab, see conflict.ts).
+      (this.cfg.ownMacs ?? (() => localMacs(this.cfg.netns)))().then(
+        (own) => {
+          if (this.active.get(ip) !== a) return;
+          const others = otherMacs(r.macs, own);
+          this.conflictReport(a, ip, { ip, ok: true, others, reannounced: others.length > 0 && this.conflictBurst(ip, a) });
+        },
+        (e: unknown) => {
+          if (this.active.get(ip) === a) this.conflictReport(a, ip, { ip, ok: false, error: `answered by ${r.macs.join(', ')}, but this host's MACs are unknown: ${(e as Error).message}` });
+        },
+      );
+    };
+    const tool = ip.includes(':') ? 'ndisc6' : 'arping';
+    const watchdog = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish(null, `${tool} still running after ${this.o.conflictTimeoutMs} ms`);
+    }, this.o.conflictTimeoutMs);
+    watchdog.unref();
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => { if (out.length < 16384) out += c; });
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => { if (err.length < 4096) err += c; });
+    child.on('error', (e) => finish(null, String(e)));
+    child.on('close', (code, sig) => finish(code, sig ? `${tool} killed by ${sig}` : undefined));
+  }
+
+  /** The re-announcement after a conflict: a takeover-sized burst, at most one per conflictBurstGapMs. */
+  private conflictBurst(ip: string, a: Announce): boolean {
+    const t = performance.now();
+    if (t - a.conflictBurstAt < this.o.conflictBurstGapMs) return false;
+    a.conflictBurstAt = t;
+    this.conflictStats.bursts++;
+    this.burst(ip, a, this.o.burstCount);
+    return true;
+  }
+
+  private conflictReport(a: Announce, ip: string, r: ConflictResult): void {
+    if (this.active.get(ip) !== a) return;
+    if (!r.ok) this.conflictStats.probeFailures++;
+    else if (r.others.length) this.conflictStats.conflicts++;
+    try {
+      this.cfg.onConflict?.(r);
+    } catch {
+      /* a reporting bug must not break announcing */
+    }
   }
 
   private report(r: GarpResult): void {

@@ -17,11 +17,12 @@
 //     destination better), which would break when the VIP moves. keepalived does this for
 //     /128 VIPs; piha for every IPv6 VIP. The backstop is valid_lft, as for IPv4.
 // Announcements: gratuitous ARP for IPv4, unsolicited neighbour advertisements for IPv6
-// (garp.ts).
+// (garp.ts); with `garp.conflict`, each periodic announcement also probes for another host
+// answering for the VIP (conflict.ts), reported as a 'conflict' event.
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { canonicalIPv6 } from '../config/formats.ts';
-import { GarpAnnouncer, type GarpOptions, type GarpResult } from './garp.ts';
+import { GarpAnnouncer, type ConflictResult, type GarpOptions, type GarpResult } from './garp.ts';
 import { IpRunner, type IpResult, type IpRunnerOptions } from './ip.ts';
 import { silentLogger, type VipLogger } from './log.ts';
 
@@ -44,13 +45,23 @@ export interface VipCounters {
   missing: number;
   garpSent: number;
   garpFailed: number;
+  /** Conflict probes run, probes that failed, probes another host answered, bursts sent for those. */
+  conflictProbes: number;
+  conflictProbeFailures: number;
+  conflicts: number;
+  conflictBursts: number;
 }
 
 export type VipEvent =
   | { type: 'acquire'; resource: string; ip: string; result: AcquireResult; validLftSec: number | null; error?: string }
   | { type: 'refresh'; resource: string; ip: string; result: RefreshResult; validLftSec: number; error?: string }
   | { type: 'release'; resource: string; ip: string; ok: boolean; error?: string }
-  | { type: 'garp'; ip: string; form: GarpResult['form']; ok: boolean; error?: string };
+  | { type: 'garp'; ip: string; form: GarpResult['form']; ok: boolean; error?: string }
+  /**
+   * A conflict probe's outcome (GarpOptions.conflict): `others` = MACs of other hosts that
+   * answered for the VIP (empty: none did), `reannounced` = a burst went out for them.
+   */
+  | ({ type: 'conflict'; resource: string } & ConflictResult);
 
 export interface VipManagerOptions {
   ifname: string;
@@ -63,6 +74,8 @@ export interface VipManagerOptions {
   ip?: Omit<IpRunnerOptions, 'netns' | 'logger'>;
   /** Tests only: operate in this named netns instead of the current one. */
   netns?: string;
+  /** This host's MACs, for conflict probes (default: every interface, `ip -j link show`). */
+  ownMacs?: () => Promise<string[]>;
 }
 
 interface AddrInfo {
@@ -86,6 +99,8 @@ export class VipManager {
   private readonly c = { adds: 0, refreshes: 0, skippedStale: 0, releases: 0, failures: 0, missing: 0 };
   // Bumped by release: an acquire that completes after a release began must not announce.
   private readonly gen = new Map<string, number>();
+  /** Resource name of each address announced (conflict events name it). */
+  private readonly names = new Map<string, string>();
   /**
    * Per-address lock: acquire, refresh and release of one VIP run one after another, in call
    * order. A refresh is two ip commands (show, then change); without the lock a release could
@@ -116,11 +131,23 @@ export class VipManager {
       netns: opts.netns,
       options: opts.garp,
       onResult: (r) => this.onGarp(r),
+      ownMacs: opts.ownMacs,
+      onConflict: (r) => this.emit({ type: 'conflict', resource: this.names.get(r.ip) ?? '', ...r }),
     });
   }
 
   get counters(): VipCounters {
-    return { ...this.c, garpSent: this.garp.stats.sent, garpFailed: this.garp.stats.failed };
+    const g = this.garp.stats;
+    const k = this.garp.conflictStats;
+    return {
+      ...this.c,
+      garpSent: g.sent,
+      garpFailed: g.failed,
+      conflictProbes: k.probes,
+      conflictProbeFailures: k.probeFailures,
+      conflicts: k.conflicts,
+      conflictBursts: k.bursts,
+    };
   }
 
   /** Is a GARP schedule running for this address (between acquire and release)? */
@@ -147,7 +174,10 @@ export class VipManager {
     const r = await this.ip.run(addrCommand('replace', res, this.ifname, lft!), { guard: () => this.now() <= notAfter });
     if (r.skipped) return this.acquired(res, 'skipped', validLftSec);
     if (!r.ok) return this.acquired(res, 'failed', validLftSec, r.stderr);
-    if ((this.gen.get(res.ip) ?? 0) === g) this.garp.start(res.ip);
+    if ((this.gen.get(res.ip) ?? 0) === g) {
+      this.names.set(res.ip, res.name);
+      this.garp.start(res.ip);
+    }
     return this.acquired(res, 'added', validLftSec);
   }
 
