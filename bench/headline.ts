@@ -121,7 +121,7 @@ const lines = [
   '|---|---|---|---|',
   ...rows,
   '',
-  'Where a target is not met, docs/benchmarks.md says why: idle cost on this VM, 32 daemons sharing two cores, the kernel-lifetime renewal window under a throttled quarter core, and fast-profile soaks on an overloaded machine (an earlier run there also saw 143 ms of two holders: the fast profile has no kernel-lifetime backstop and then relied on the guard waking within 50 ms at normal priority; the guard now runs at SCHED_FIFO, and that soak has not been re-run since).',
+  'Where a target is not met, docs/benchmarks.md says why: idle cost on this VM, 32 daemons sharing two cores, the kernel-lifetime renewal window under a throttled quarter core, and fast-profile soaks on an overloaded machine (an earlier run there also saw 143 ms of two holders: the fast profile has no kernel-lifetime backstop and then relied on the guard waking within 50 ms at normal priority; the guard now runs at SCHED_FIFO; since then a 10-min fast-profile soak beside 6 CPU-hog loops, load 6.5, saw 0 holder changes and 0 ms of two holders: bench/soak-fast-hog.md).',
   '',
   '![takeover distributions](bench/takeover.svg)',
 ];
