@@ -83,32 +83,8 @@ export class Lab {
    * tcpdump of ARP on the client's eth0. Resolves once tcpdump is listening; lines() returns
    * what it printed so far, stop() ends it.
    */
-  async captureArp(): Promise<{ lines(): string[]; stop(): Promise<void> }> {
-    const child = this.exec(this.client, 'tcpdump', ['-l', '-n', '-e', '-i', 'eth0', 'arp']);
-    const out: string[] = [];
-    let buf = '';
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      buf += c;
-      const parts = buf.split('\n');
-      buf = parts.pop() ?? '';
-      out.push(...parts);
-    });
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 5000);
-      child.stderr!.setEncoding('utf8').on('data', (c: string) => {
-        err += c;
-        if (err.includes('listening on')) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-      child.on('exit', () => reject(new Error(`tcpdump exited: ${err}`)));
-    });
-    return {
-      lines: () => [...out],
-      stop: () => stopProc(child),
-    };
+  captureArp(): Promise<{ lines(): string[]; stop(): Promise<void> }> {
+    return this.tcpdump(['arp']);
   }
 
   /**
@@ -122,9 +98,14 @@ export class Lab {
     }
   }
 
-  /** tcpdump on the client's eth0 with a filter (as captureArp). */
-  async capture(filter: string): Promise<{ lines(): string[]; stop(): Promise<void> }> {
-    const child = this.exec(this.client, 'tcpdump', ['-l', '-n', '-e', '-vv', '-i', 'eth0', filter]);
+  /** tcpdump -vv on the client's eth0 with a filter (as captureArp). */
+  capture(filter: string): Promise<{ lines(): string[]; stop(): Promise<void> }> {
+    return this.tcpdump(['-vv', filter]);
+  }
+
+  /** tcpdump on the client's eth0: resolves once it listens; lines() is what it printed so far. */
+  private async tcpdump(args: string[]): Promise<{ lines(): string[]; stop(): Promise<void> }> {
+    const child = this.exec(this.client, 'tcpdump', ['-l', '-n', '-e', '-i', 'eth0', ...args]);
     const out: string[] = [];
     let buf = '';
     child.stdout!.setEncoding('utf8').on('data', (c: string) => {
