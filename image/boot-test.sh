@@ -188,6 +188,17 @@ guest() {
 		-o ConnectTimeout=20 admin@127.0.0.1 "$@"
 }
 
+# diagnose N: after a failed check, what a person would look at: the whole /status (the
+# timeout message shows only its start), piha's journal and the guest's addresses.
+diagnose() {
+	cp "$T/status.json" "$T/status-fail-$1.json" 2>/dev/null || true
+	echo "--- boot $1: /status resources, failures and recent events" >&2
+	node -e 'const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(JSON.stringify({ resources: s.resources, failures: s.failures, nodes: s.nodes, events: (s.events || []).slice(-15) }, null, 1))' "$T/status-fail-$1.json" >&2 || true
+	echo "--- boot $1: journalctl -u piha (last 60 lines) and ip addr" >&2
+	guest 'sudo -n journalctl -b -u piha --no-pager | tail -n 60; ip -br addr' >&2 || echo "(ssh failed)" >&2
+	curl -s -m 3 "http://127.0.0.1:$PORT/events" | tail -c 3000 >&2 || true
+}
+
 pets() { # piha_watchdog_pets_total from /metrics
 	curl -s -m 3 "http://127.0.0.1:$PORT/metrics" | awk '$1 == "piha_watchdog_pets_total" { print $2 }'
 }
@@ -256,6 +267,7 @@ for n in 1 2; do
 			check "boot $n: /metrics piha_watchdog_pets_total rising" test "${p2:-0}" -gt "${p1:-0}"
 		else
 			check "boot $n: /status names node pi1 of cluster imgtest, hostname pi1, VIP 192.0.2.150 held" false
+			diagnose $n
 		fi
 	else
 		check "boot $n: /status answers" false

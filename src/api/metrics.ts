@@ -91,6 +91,11 @@ export function metricFamilies(m: MetricsSnapshot): MetricFamily[] {
       : []),
     g('piha_resource_fail_count', 'Effective monitor fail count of the resource on this node.', byKey(m.resourceFailCounts, 'resource')),
     c('piha_failovers_total', 'Virtual IPs this node acquired since the daemon started.', [{ value: m.failoversTotal }]),
+    c(
+      'piha_vip_lapses_total',
+      'Held VIPs whose kernel address lifetime ran out before this daemon renewed it (a late, CPU-starved daemon; re-added, not counted as failures).',
+      [{ value: m.vipLapsesTotal }],
+    ),
     c('piha_packets_received_total', 'Cluster packets received and accepted.', [{ value: m.packetsReceivedTotal }]),
     c('piha_packets_sent_total', 'Cluster packets sent.', [{ value: m.packetsSentTotal }]),
     c('piha_packets_rejected_total', 'Cluster packets dropped, by reason.', byKey(m.packetsRejectedTotal, 'reason')),

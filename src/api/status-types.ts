@@ -83,6 +83,8 @@ export interface MetricsSnapshot {
   /** Resource name -> this node's effective monitor fail count. */
   resourceFailCounts: Record<string, number>;
   failoversTotal: number;
+  /** Held VIPs lost to their kernel lifetime because the daemon renewed too late (re-added, not failures). */
+  vipLapsesTotal: number;
   packetsReceivedTotal: number;
   packetsSentTotal: number;
   /** Reason (e.g. 'auth', 'replay', 'malformed') -> count. */

@@ -66,7 +66,9 @@ interface Res {
   lastRefresh: number;
   retryAt: number;
   /** The address must be added again (monitor found it missing) at the next chance. */
+  /** Re-add the address at the next grant fresh enough for it; `readdWhy` is the reason logged. */
   readd: boolean;
+  readdWhy?: string;
 }
 
 export class Core {
@@ -118,6 +120,9 @@ export class Core {
   private cleanupsApplied = new Map<string, number>();
   private wasQuorate = false;
   private shortLeaseWarnAt = -Infinity;
+  private lapseWarnAt = -Infinity;
+  /** Addresses lost to their kernel lifetime while the lease was held (monitor input `lapsed`). */
+  lapses = 0;
 
   private out: Effect[] = [];
 
@@ -206,7 +211,7 @@ export class Core {
         this.onMessage(input.msg, now);
         break;
       case 'monitor':
-        this.onMonitor(input.resource, input.ok, input.reason, now);
+        this.onMonitor(input.resource, input.ok, input.reason, now, input.lapsed === true);
         break;
       case 'command':
         this.onCommand(input.id, input.cmd, now);
@@ -386,9 +391,31 @@ export class Core {
     this.urgent = true;
   }
 
-  private onMonitor(resource: string, ok: boolean, reason: string | undefined, now: number): void {
+  private onMonitor(resource: string, ok: boolean, reason: string | undefined, now: number, lapsed: boolean): void {
     const r = this.res.get(resource);
     if (!r || ok || r.state !== 'held') return;
+    if (lapsed) {
+      // The safety backstop did its job (the kernel dropped an address whose lifetime this
+      // daemon was too late to extend): nothing is wrong with the resource or this node's
+      // network, so it is not a failure; counting it would move the VIP off a slow node, then
+      // off the next one, and ban them all (failure_timeout 0). Re-add at the next grant that
+      // leaves room for a kernel lifetime; say so, rate-limited, with what would help.
+      this.lapses++;
+      if (now - this.lapseWarnAt > 10_000) {
+        this.lapseWarnAt = now;
+        this.log('warn', 'vip_lapsed', {
+          resource,
+          reason: reason ?? 'kernel lifetime ran out',
+          lapses: this.lapses,
+          hint: 'this node was too slow to renew the address lifetime in time (CPU starved?); the VIP is re-added at the next renewal. If it repeats, use profile slow or a longer lease_time',
+        });
+      }
+      const end = this.tracker.leaseEnd(resourceKey(resource), this.votes);
+      r.readdWhy = 'recover after the address lifetime ran out';
+      r.readd = !this.emitAcquire(r, end, now, r.readdWhy);
+      this.urgent = true;
+      return;
+    }
     this.fails.record(resource, now);
     const count = this.fails.count(resource, now, r.cfg.failureTimeoutMs);
     this.log('warn', 'monitor_failed', { resource, reason: reason ?? 'unknown', failCount: count, migrationThreshold: r.cfg.migrationThreshold });
@@ -396,7 +423,8 @@ export class Core {
     // threshold the coordinator places the resource elsewhere.
     // The kernel lifetime needs a fresh grant; the next renewal re-adds it if this cannot.
     const end = this.tracker.leaseEnd(resourceKey(resource), this.votes);
-    r.readd = !this.emitAcquire(r, end, now, 'recover after monitor failure');
+    r.readdWhy = 'recover after monitor failure';
+    r.readd = !this.emitAcquire(r, end, now, r.readdWhy);
     this.urgent = true;
   }
 
@@ -881,7 +909,7 @@ export class Core {
           this.urgent = true;
         }
       } else if (r.readd) {
-        if (this.emitAcquire(r, end, now, 'recover after monitor failure')) r.readd = false;
+        if (this.emitAcquire(r, end, now, r.readdWhy ?? 'recover after monitor failure')) r.readd = false;
       } else if (this.timing.kernelLifetime && now - r.lastRefresh >= this.timing.refreshEveryMs) {
         const k = kernelLifetime(this.timing, end, now);
         if (k) {

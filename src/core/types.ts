@@ -164,7 +164,16 @@ export type Input =
   | { kind: 'tick' }
   | { kind: 'message'; msg: Message }
   /** Result of the driver's monitor of a resource this node holds (address present, link up, checks). */
-  | { kind: 'monitor'; resource: string; ok: boolean; reason?: string }
+  | {
+      kind: 'monitor';
+      resource: string;
+      ok: boolean;
+      reason?: string;
+      /** The address is gone because its kernel lifetime ran out before the daemon could extend
+       *  it (or an add was skipped past notAfter): the daemon was late, the resource is fine.
+       *  Re-added at the next fresh grant, not counted toward the migration threshold. */
+      lapsed?: boolean;
+    }
   | { kind: 'command'; id: number; cmd: Command }
   /** Clean stop: release everything, tell the peers, then the driver may exit. */
   | { kind: 'shutdown' }

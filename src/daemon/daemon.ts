@@ -441,14 +441,17 @@ export class Daemon {
         this.knownVips.set(e.ip, { name: e.resource, ip: e.ip, cidr: e.cidr });
         void this.vip.acquire({ name: e.resource, ip: e.ip, cidr: e.cidr }, e.validLftSec, e.notAfter).then((res) => {
           if (res === 'failed') this.step({ kind: 'monitor', resource: r.name, ok: false, reason: 'could not add the address' });
-          else if (res === 'skipped') this.log.warn({ event: 'acquire_skipped', resource: r.name }, 'address add skipped: the daemon ran late');
+          else if (res === 'skipped') {
+            this.log.warn({ event: 'acquire_skipped', resource: r.name }, 'address add skipped: the daemon ran late');
+            if (this.core.holding(r.name)) this.step({ kind: 'monitor', resource: r.name, ok: false, reason: 'address add skipped: past its deadline', lapsed: true });
+          }
         });
         return;
       }
       case 'refresh': {
         const r = { name: e.resource };
         void this.vip.refresh({ name: e.resource, ip: e.ip, cidr: e.cidr }, e.validLftSec, e.notAfter).then((res) => {
-          if (res === 'missing') this.step({ kind: 'monitor', resource: r.name, ok: false, reason: 'address vanished from the interface' });
+          if (res === 'missing') this.addressMissing(r.name, e.ip, 'address vanished from the interface');
         });
         return;
       }
@@ -605,13 +608,20 @@ export class Daemon {
     // Link state and the address from one `ip addr show` (it was two commands).
     const found = await this.vip.check(v);
     if (found === 'link-down') reason = `link ${this.o.config.cluster.interface} is down`;
-    else if (found === 'missing') reason = 'address missing from the interface';
+    else if (found === 'missing') return this.addressMissing(r.name, v.ip, 'address missing from the interface');
     else if (found === 'unreadable') reason = `cannot read the addresses of ${this.o.config.cluster.interface} (ip addr show failed)`;
     else {
       const down = (this.checks.get(r.name) ?? []).find((c) => !c.up);
       if (down) reason = `health check ${down.cfg.type} ${down.cfg.target} failing: ${down.lastReason}`;
     }
     if (reason && this.core.holding(r.name)) this.step({ kind: 'monitor', resource: r.name, ok: false, reason });
+  }
+
+  /** A held VIP is not on the interface: our lateness (its kernel lifetime ran out) or a failure. */
+  private addressMissing(name: string, ip: string, reason: string): void {
+    if (!this.core.holding(name)) return;
+    const lapsed = this.vip.lapsed(ip);
+    this.step({ kind: 'monitor', resource: name, ok: false, reason: lapsed ? `${reason}: its kernel lifetime ran out before this daemon renewed it` : reason, lapsed });
   }
 
   private async reconcile(): Promise<void> {
@@ -719,6 +729,7 @@ export class Daemon {
       vips: c.resources.map((r) => ({ resource: r.name, ip: r.ip, held: this.core.holding(r.name) })),
       resourceFailCounts: Object.fromEntries(c.resources.map((r) => [r.name, r.failCount])),
       failoversTotal: this.failovers,
+      vipLapsesTotal: this.core.lapses,
       packetsReceivedTotal: st.delivered, // accepted only; rejections are counted by reason
       packetsSentTotal: st.sent,
       packetsRejectedTotal: { ...st.rejected },

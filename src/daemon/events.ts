@@ -55,6 +55,7 @@ const CATEGORY: Record<string, EventCategory> = {
   config_doc_invalid: 'config',
   config_state_invalid: 'config',
   monitor_failed: 'resource',
+  vip_lapsed: 'resource',
   check: 'resource',
   command: 'command',
   hook_failed: 'hook',
@@ -139,6 +140,8 @@ export function describeEvent(type: string, f: Record<string, unknown>): string 
       return `configuration epoch ${str(f.epoch) ?? '?'} applied on ${node}${str(f.why) ? ` (${f.why})` : ''}`;
     case 'monitor_failed':
       return `${vip} monitor failed on ${node}${because} (fail count ${str(f.failCount) ?? '?'})`;
+    case 'vip_lapsed':
+      return `${vip} lapsed on ${node}: its address lifetime ran out before the daemon renewed it (late, not a failure; re-added)`;
     case 'hook_failed':
       return `hook ${str(f.hook) ?? '?'} failed${because}`;
     case 'command':

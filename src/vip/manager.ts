@@ -99,6 +99,8 @@ export class VipManager {
   private readonly c = { adds: 0, refreshes: 0, skippedStale: 0, releases: 0, failures: 0, missing: 0 };
   // Bumped by release: an acquire that completes after a release began must not announce.
   private readonly gen = new Map<string, number>();
+  /** Per VIP: monotonic time its kernel lifetime (last applied) runs out; -Infinity after a skipped add. */
+  private readonly lifetimeEnd = new Map<string, number>();
   /** Resource name of each address announced (conflict events name it). */
   private readonly names = new Map<string, string>();
   /**
@@ -170,10 +172,15 @@ export class VipManager {
     const bad = lft === null ? `invalid lifetime ${validLftSec}` : badResource(res);
     if (bad) return this.acquired(res, 'failed', validLftSec, bad);
     const g = this.gen.get(res.ip) ?? 0;
+    const t0 = this.now();
     // `replace` so a leftover (our own from before a restart, or a stale one) is taken over.
     const r = await this.ip.run(addrCommand('replace', res, this.ifname, lft!), { guard: () => this.now() <= notAfter });
-    if (r.skipped) return this.acquired(res, 'skipped', validLftSec);
+    if (r.skipped) {
+      this.lifetimeEnd.set(res.ip, -Infinity); // nothing applied: a missing address is our lateness
+      return this.acquired(res, 'skipped', validLftSec);
+    }
     if (!r.ok) return this.acquired(res, 'failed', validLftSec, r.stderr);
+    this.lifetimeEnd.set(res.ip, validLftSec === null ? Infinity : t0 + validLftSec * 1000);
     if ((this.gen.get(res.ip) ?? 0) === g) {
       this.names.set(res.ip, res.name);
       this.garp.start(res.ip);
@@ -200,13 +207,28 @@ export class VipManager {
     const addrs = await this.addrs();
     if (addrs instanceof Error) return this.refreshed(res, 'failed', validLftSec, addrs.message);
     if (!addrs.some((a) => isAddr(a, res))) return this.refreshed(res, 'missing', validLftSec);
+    const t0 = this.now();
     const r = await this.ip.run(addrCommand('change', res, this.ifname, lft!), { guard: () => this.now() <= notAfter });
     if (r.skipped) return this.refreshed(res, 'skipped', validLftSec);
+    if (r.ok) this.lifetimeEnd.set(res.ip, t0 + validLftSec * 1000);
     return this.refreshed(res, r.ok ? 'refreshed' : 'failed', validLftSec, r.ok ? undefined : r.stderr);
+  }
+
+  /**
+   * Whether a missing `ip` is explained by our own lateness rather than by something removing
+   * it: the last add was skipped past notAfter, or the kernel lifetime last applied has run
+   * out (the kernel may drop an address up to 20 ms before its lifetime, devinet.c
+   * ADDRCONF_TIMER_FUZZ_MINUS; 50 ms allows for that). The lifetime is counted from before the
+   * command was sent, so the kernel's own start is never earlier than assumed.
+   */
+  lapsed(ip: string): boolean {
+    const end = this.lifetimeEnd.get(ip);
+    return end !== undefined && this.now() >= end - 50;
   }
 
   /** Stop announcing and delete the VIP; idempotent. Resolves after the kernel did it. */
   release(res: VipResource): Promise<void> {
+    this.lifetimeEnd.delete(res.ip);
     // Bump the generation and stop GARP at once (not behind the lock): nothing may announce
     // an address we are giving away, even while an earlier add is still in flight.
     this.gen.set(res.ip, (this.gen.get(res.ip) ?? 0) + 1);

@@ -454,7 +454,10 @@ export class World {
     if (n.daemon === 'running') {
       for (const r of n.resources) {
         if (n.core.holding(r) && !this.present(n, r)) {
-          this.stepNode(n, { kind: 'monitor', resource: r, ok: false, reason: 'address missing' });
+          // In this world only the node's own lateness removes a held address (a lifetime that
+          // ran out, an add skipped past notAfter), which the daemon reports as `lapsed`;
+          // failures of the resource itself are the injected 'monitor' fault.
+          this.stepNode(n, { kind: 'monitor', resource: r, ok: false, reason: 'address missing', lapsed: true });
         }
       }
     }

@@ -21,6 +21,7 @@ const snapshot = (over: Partial<MetricsSnapshot> = {}): MetricsSnapshot => ({
   ],
   resourceFailCounts: { kubernetes_api_port: 2 },
   failoversTotal: 5,
+  vipLapsesTotal: 2,
   packetsReceivedTotal: 1234,
   packetsSentTotal: 4321,
   packetsRejectedTotal: { auth: 3, replay: 1 },
@@ -67,6 +68,7 @@ test('every line of the exposition matches the text format', () => {
     piha_vip_held: 'gauge',
     piha_resource_fail_count: 'gauge',
     piha_failovers_total: 'counter',
+    piha_vip_lapses_total: 'counter',
     piha_packets_received_total: 'counter',
     piha_packets_sent_total: 'counter',
     piha_packets_rejected_total: 'counter',
@@ -87,6 +89,7 @@ test('every line of the exposition matches the text format', () => {
   assert.ok(samples.includes('piha_packets_rejected_total{reason="auth"} 3'));
   assert.ok(samples.includes('piha_heartbeat_rtt_seconds{peer="worker2"} 1.5e-7'));
   assert.ok(samples.includes('piha_coordinator 1'));
+  assert.ok(samples.includes('piha_vip_lapses_total 2'));
   assert.ok(samples.some((l) => /^process_resident_memory_bytes \d+$/.test(l)));
 });
 

@@ -53,6 +53,7 @@ const metrics: MetricsSnapshot = {
   vips: [{ resource: 'a"b\\c\nd', ip: '192.168.0.150', held: true }],
   resourceFailCounts: { kubernetes_api_port: 0 },
   failoversTotal: 1,
+      vipLapsesTotal: 0,
   packetsReceivedTotal: 10,
   packetsSentTotal: 11,
   packetsRejectedTotal: { auth: 2 },

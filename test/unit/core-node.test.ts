@@ -198,6 +198,30 @@ test('a monitor failure when no whole-second lifetime fits re-adds the address a
   n.assertSafe();
 });
 
+test('a lapsed address (kernel lifetime ran out: the daemon was late) is re-added and not counted as a failure', () => {
+  const n = net({ resources: [{ migrationThreshold: 1 }] });
+  settle(n);
+  n.run(200);
+  const from = n.steps.length;
+  // Threshold 1: a counted failure would move the VIP at once. Lapses never do.
+  for (let i = 0; i < 5; i++) {
+    n.input(1, { kind: 'monitor', resource: 'vip0', ok: false, reason: 'address vanished from the interface', lapsed: true });
+    n.run(500);
+  }
+  assert.deepEqual(n.holders(), [1], 'still on n1');
+  assert.equal(n.core(1).status(n.now).resources[0].failCount, 0, 'no failure counted');
+  assert.equal(n.core(1).lapses, 5);
+  const mine = n.steps.slice(from).filter((s) => s.node === 1);
+  const readds = mine.flatMap((s) => s.out.filter((e) => e.kind === 'acquire'));
+  assert.ok(readds.length >= 5, `re-added after every lapse (${readds.length})`);
+  const warns = mine.flatMap((s) => s.out.filter((e) => e.kind === 'log' && e.event === 'vip_lapsed'));
+  assert.equal(warns.length, 1, 'warned once in 10 s (rate-limited)');
+  // The same input without `lapsed` is a failure and, at threshold 1, moves the VIP.
+  n.input(1, { kind: 'monitor', resource: 'vip0', ok: false, reason: 'address missing' });
+  n.until(() => n.holders()[0] === 2, 1000, 'a real failure still moves it');
+  n.assertSafe();
+});
+
 test('monitor failures reaching migration_threshold on the holder move the VIP', () => {
   const n = net({ resources: [{ migrationThreshold: 2 }] });
   settle(n);

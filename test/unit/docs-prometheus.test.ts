@@ -22,7 +22,7 @@ function block(name: string): string {
 
 test('every metric the daemon exposes is in the table, and only those', () => {
   const families = metricFamilies({
-    quorate: true, nodesOnline: 3, votes: 3, expectedVotes: 3, vips: [], resourceFailCounts: {}, failoversTotal: 0,
+    quorate: true, nodesOnline: 3, votes: 3, expectedVotes: 3, vips: [], resourceFailCounts: {}, failoversTotal: 0, vipLapsesTotal: 0,
     packetsReceivedTotal: 0, packetsSentTotal: 0, packetsRejectedTotal: {}, heartbeatRttSeconds: {}, coordinator: false,
     term: 1, loopLagSeconds: 0, residentMemoryBytes: 1,
     fencing: { pending: [], blocking: [], outcomes: {}, watchdogEnabled: false, watchdogPets: 0, watchdogWithheld: 0 },

@@ -22,7 +22,7 @@ const status = toDaemonStatus(
   } as never,
   { cluster: 'c', version: '0', profile: 'lan', safety: { mode: 'lease', modes: ['lease'], kernelLifetime: true, covers: [], doesNotCover: [] } },
 );
-const metrics = { quorate: true, nodesOnline: 1, votes: 1, expectedVotes: 1, vips: [], resourceFailCounts: {}, failoversTotal: 0, packetsReceivedTotal: 0, packetsSentTotal: 0, packetsRejectedTotal: {}, heartbeatRttSeconds: {}, coordinator: false, term: 1, loopLagSeconds: 0 } as MetricsSnapshot;
+const metrics = { quorate: true, nodesOnline: 1, votes: 1, expectedVotes: 1, vips: [], resourceFailCounts: {}, failoversTotal: 0, vipLapsesTotal: 0, packetsReceivedTotal: 0, packetsSentTotal: 0, packetsRejectedTotal: {}, heartbeatRttSeconds: {}, coordinator: false, term: 1, loopLagSeconds: 0 } as MetricsSnapshot;
 
 const events = new EventLog({ context: () => ({ term: 2 }) });
 const system = createSystemInfoCache({ sampler: async () => ({ hostname: 'h', uptimeSec: 1, load1: 0, load5: 0, load15: 0, memTotalBytes: 1, memAvailableBytes: 1, cpuTempC: null }) });

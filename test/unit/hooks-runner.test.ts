@@ -195,7 +195,7 @@ test('no hooks configured: nothing subscribes, nothing runs', async () => {
 
 test('piha_hook_failures_total{hook} is a counter with one sample per configured hook', () => {
   const m: MetricsSnapshot = {
-    quorate: true, nodesOnline: 3, votes: 3, expectedVotes: 3, vips: [], resourceFailCounts: {}, failoversTotal: 0,
+    quorate: true, nodesOnline: 3, votes: 3, expectedVotes: 3, vips: [], resourceFailCounts: {}, failoversTotal: 0, vipLapsesTotal: 0,
     packetsReceivedTotal: 0, packetsSentTotal: 0, packetsRejectedTotal: {}, heartbeatRttSeconds: {}, coordinator: false,
     term: 1, loopLagSeconds: 0, residentMemoryBytes: 1, hookFailuresTotal: { on_release: 0, on_acquire: 2 }, configMismatchNodes: 1,
   };

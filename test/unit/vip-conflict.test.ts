@@ -114,7 +114,7 @@ test('a missing tool is one warning per family, only for families configured', (
 
 test('metric piha_vip_conflicts_total{resource,ip} and the vip_conflict event', () => {
   const text = formatMetrics({
-    quorate: true, nodesOnline: 3, votes: 3, expectedVotes: 3, vips: [], resourceFailCounts: {}, failoversTotal: 0,
+    quorate: true, nodesOnline: 3, votes: 3, expectedVotes: 3, vips: [], resourceFailCounts: {}, failoversTotal: 0, vipLapsesTotal: 0,
     packetsReceivedTotal: 0, packetsSentTotal: 0, packetsRejectedTotal: {}, heartbeatRttSeconds: {}, coordinator: false,
     term: 1, loopLagSeconds: 0, residentMemoryBytes: 1,
     vipConflictsTotal: [{ resource: 'api', ip: V4, count: 2 }, { resource: 'api6', ip: V6, count: 0 }],

@@ -65,10 +65,26 @@ describe('vip VipManager', { skip }, () => {
     const gone = (now() - last) / 1000;
     assert.ok(gone >= 0.9 && gone <= 2.0, `vanished after ${gone.toFixed(2)} s`);
     assert.ok(m.counters.refreshes >= 8);
+    // The kernel dropped it because its lifetime ran out: our lateness, not a failure.
+    assert.equal(m.lapsed(res.ip), true, 'missing after its lifetime: lapsed');
     // The daemon keeps refreshing after the kernel dropped it: report, don't re-add.
     assert.equal(await m.refresh(res, 1, now() + 1000), 'missing');
     assert.equal(lab.nodeAddrs().has(res.ip), false);
     assert.equal(m.counters.missing, 1);
+  });
+
+  it('lapsed(): only when the lifetime we applied ran out or an add was skipped, not when someone deleted it', async () => {
+    const m = manager();
+    assert.equal(m.lapsed(res.ip), false, 'never added');
+    assert.equal(await m.acquire(res, 5, now() + 1000), 'added');
+    lab.ip(lab.node, 'addr', 'del', `${res.ip}/24`, 'dev', 'eth0');
+    assert.equal(m.lapsed(res.ip), false, 'deleted by someone else within its 5 s lifetime: a real failure');
+    assert.equal(await m.acquire(res, 5, now() - 1), 'skipped');
+    assert.equal(m.lapsed(res.ip), true, 'add skipped past notAfter: the daemon was late');
+    assert.equal(await m.acquire(res, null, now() + 1000), 'added');
+    assert.equal(m.lapsed(res.ip), false, 'no lifetime (forever): never lapses');
+    await m.release(res);
+    assert.equal(m.lapsed(res.ip), false, 'released: forgotten');
   });
 
   it('notAfter in the past: acquire and refresh are skipped, nothing reaches the kernel', async () => {
