@@ -7,7 +7,7 @@
 // dead clients, a client that stops reading is cut off when its backlog passes MAX_BACKLOG,
 // and closing the server ends every stream at once (a stream never delays a daemon stop).
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpServer } from './http-server.ts';
 import type { ClusterEvent, EventFeed } from './event-types.ts';
 
 export const MAX_STREAMS = 16;
@@ -33,33 +33,33 @@ function sseFrame(e: ClusterEvent): string {
   return `id: ${e.seq}\nevent: ${e.category}\ndata: ${JSON.stringify(e)}\n\n`;
 }
 
-export function registerEventRoutes(app: FastifyInstance, feed: EventFeed, opts: EventRoutesOptions = {}): void {
+export function registerEventRoutes(app: HttpServer, feed: EventFeed, opts: EventRoutesOptions = {}): void {
   const maxStreams = opts.maxStreams ?? MAX_STREAMS;
   const heartbeatMs = opts.heartbeatMs ?? STREAM_HEARTBEAT_MS;
   const streams = new Set<() => void>();
 
-  app.get('/events', async (req: FastifyRequest<{ Querystring: Record<string, string | string[]> }>, reply) => {
-    const q = req.query ?? {};
+  app.get('/events', (req) => {
+    const q = req.query;
     const limit = q.limit === undefined ? MAX_LIMIT : Math.min(MAX_LIMIT, parseSeq(q.limit) || MAX_LIMIT);
-    return reply.header('cache-control', 'no-store').send(feed.page(parseSeq(q.since), limit));
+    return { headers: { 'cache-control': 'no-store' }, body: feed.page(parseSeq(q.since), limit) };
   });
 
-  app.get('/events/stream', (req: FastifyRequest<{ Querystring: Record<string, string | string[]> }>, reply: FastifyReply) => {
+  app.get('/events/stream', (req) => {
     if (streams.size >= maxStreams) {
-      return reply.code(503).header('retry-after', '10').send({ ok: false, error: `too many event streams (at most ${maxStreams}); poll GET /events instead` });
+      return { status: 503, headers: { 'retry-after': '10' }, body: { ok: false, error: `too many event streams (at most ${maxStreams}); poll GET /events instead` } };
     }
     const headers = {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       'x-accel-buffering': 'no',
     };
-    if (req.method === 'HEAD') return reply.headers(headers).send();
+    if (req.method === 'HEAD') return { headers };
 
-    reply.hijack();
-    const res = reply.raw;
+    // From here on the handler answers on the response itself.
+    const res = req.res;
     const sock = req.raw.socket;
     // Last-Event-ID (an EventSource reconnecting) or ?since=; neither: only new events.
-    const asked = req.headers['last-event-id'] ?? req.query?.since;
+    const asked = req.headers['last-event-id'] ?? req.query.since;
     let closed = false;
     let unsubscribe = () => {};
     let hb: NodeJS.Timeout | undefined;
@@ -113,7 +113,7 @@ export function registerEventRoutes(app: FastifyInstance, feed: EventFeed, opts:
     hb.unref();
   });
 
-  app.addHook('onClose', async () => {
+  app.onClose(() => {
     for (const end of [...streams]) end();
   });
 }

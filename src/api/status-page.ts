@@ -13,7 +13,7 @@
 // event and every few seconds; without a stream (a proxy, 503) it polls /status and /events.
 
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { HttpServer } from './http-server.ts';
 
 const STYLE = `
 :root{--bg:#f4f5f7;--card:#fff;--ink:#1d2430;--mute:#6b7280;--line:#d9dde3;
@@ -226,13 +226,14 @@ export const STATUS_PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function registerStatusPage(app: FastifyInstance): void {
-  app.get('/', async (_req, reply) =>
-    reply
-      .header('content-type', 'text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .header('content-security-policy', STATUS_PAGE_CSP)
-      .header('x-content-type-options', 'nosniff')
-      .send(STATUS_PAGE_HTML),
-  );
+export function registerStatusPage(app: HttpServer): void {
+  app.get('/', () => ({
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': STATUS_PAGE_CSP,
+      'x-content-type-options': 'nosniff',
+    },
+    body: STATUS_PAGE_HTML,
+  }));
 }

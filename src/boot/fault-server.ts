@@ -13,8 +13,8 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import Fastify from 'fastify';
 import { formatErrors, loadConfigFile, readNodeFile, resolveLocalNode } from '../config/index.ts';
+import { createHttpServer } from '../api/http-server.ts';
 import { loadKeyFile } from '../transport/authkey.ts';
 import { VERSION } from '../version.ts';
 
@@ -88,27 +88,18 @@ export interface FaultServer {
 /** The HTTP side: small, read-only, with the same limits as the daemon's status server. */
 export async function startFaultServer(opts: { host: string; port: number; report: FaultReport }): Promise<FaultServer> {
   let report = opts.report;
-  const app = Fastify({
-    logger: false,
-    bodyLimit: 1024,
-    connectionTimeout: 5000,
-    requestTimeout: 5000,
-    keepAliveTimeout: 2000,
-    forceCloseConnections: true,
-    http: { headersTimeout: 3000, requestTimeout: 5000, connectionsCheckingInterval: 1000 },
-  });
+  // Other methods are 404 like an unknown path (no 405 here); bodies are never read.
+  const app = createHttpServer({ maxConnections: 64 });
   // 503: monitoring and `curl -f` see a node that is not working; the body says why.
-  app.get('/status', async (_req, reply) => reply.code(503).header('cache-control', 'no-store').send(report));
-  app.get('/healthz', async (_req, reply) => reply.code(503).header('cache-control', 'no-store').send({ ok: false, node: report.node.name, fault: report.summary }));
-  app.get('/metrics', async (_req, reply) =>
-    reply.header('content-type', 'text/plain; version=0.0.4').send('# HELP piha_fault 1 while the daemon cannot run (see /status).\n# TYPE piha_fault gauge\npiha_fault 1\n'),
-  );
-  app.setNotFoundHandler((_req, reply) => void reply.code(404).send({ ok: false, error: 'not found' }));
-  await app.listen({ host: opts.host, port: opts.port });
-  const addr = app.server.address();
-  app.server.maxConnections = 64;
+  app.get('/status', () => ({ status: 503, headers: { 'cache-control': 'no-store' }, body: report }));
+  app.get('/healthz', () => ({ status: 503, headers: { 'cache-control': 'no-store' }, body: { ok: false, node: report.node.name, fault: report.summary } }));
+  app.get('/metrics', () => ({
+    headers: { 'content-type': 'text/plain; version=0.0.4' },
+    body: '# HELP piha_fault 1 while the daemon cannot run (see /status).\n# TYPE piha_fault gauge\npiha_fault 1\n',
+  }));
+  await app.listen(opts.host, opts.port);
   return {
-    port: typeof addr === 'object' && addr ? addr.port : opts.port,
+    port: app.port,
     setReport: (r) => {
       report = r;
     },

@@ -4,9 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import Fastify from 'fastify';
 import { startStatusServer, toDaemonStatus, type StatusServer } from '../../src/api/status-server.ts';
 import { registerEventRoutes } from '../../src/api/status-events.ts';
+import { createHttpServer } from '../../src/api/http-server.ts';
 import type { ClusterEvent, EventPage } from '../../src/api/event-types.ts';
 import { createSystemInfoCache } from '../../src/api/system-info.ts';
 import type { MetricsSnapshot } from '../../src/api/status-types.ts';
@@ -166,9 +166,9 @@ test('HEAD /events/stream answers with the headers and ends', async () => {
 
 test('bounded streams (503 past the limit), heartbeats, and close() ends open streams at once', async () => {
   const log = new EventLog();
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+  const app = createHttpServer({ maxConnections: 64 });
   registerEventRoutes(app, log, { maxStreams: 2, heartbeatMs: 100 });
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const base = await app.listen('127.0.0.1', 0);
   const a = sse(`${base}/events/stream`);
   const b = sse(`${base}/events/stream`);
   await a.until(() => a.comments.length >= 1);
