@@ -95,6 +95,8 @@ export interface MetricsSnapshot {
   coordinator: boolean;
   term: number;
   loopLagSeconds: number;
+  /** Pause of the last periodic full garbage collection (src/daemon/heap.ts), 0 before the first. */
+  gcPauseSeconds?: number;
   /** Defaults to process.memoryUsage.rss() at render time when left out. */
   residentMemoryBytes?: number;
   fencing?: {

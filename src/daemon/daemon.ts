@@ -33,6 +33,7 @@ import { NodeHardware } from './hardware.ts';
 import { ledPatternFor } from '../devices/led.ts';
 import { docDigest, docFromConfig, docToRaw, docToYaml } from '../config/cluster-doc.ts';
 import { EventLog } from './events.ts';
+import { GC_EVERY_MS, fullGc } from './heap.ts';
 import { attachHooks, type HookRunner } from './hooks.ts';
 
 export interface DaemonOptions {
@@ -307,6 +308,12 @@ export class Daemon {
 
   private observeAt = 0;
   private reconcileAt = 0;
+  // PIHA_GC_EVERY_MS: 0 turns the periodic full GC off (for measuring it, bench/soak.ts).
+  private readonly gcEveryMs = Number(process.env.PIHA_GC_EVERY_MS ?? GC_EVERY_MS);
+  private readonly gc = this.gcEveryMs > 0 ? fullGc() : null;
+  private gcAt = GC_EVERY_MS;
+  /** Duration of the last periodic full GC (ms): piha_gc_pause_seconds. */
+  private lastGcMs = 0;
   /** Periodic work that needs no timer of its own (an idle wake-up costs ~0.1 ms of CPU). */
   private chores(now: number): void {
     if (this.stopping) return;
@@ -319,6 +326,17 @@ export class Daemon {
       // The first one 2 s after start, as the interval it replaces did.
       if (this.reconcileAt > 0) void this.reconcile();
       this.reconcileAt = now + 2000;
+    }
+    if (this.gc && now >= this.gcAt) {
+      // In this loop iteration's check phase, after the step's datagrams were handed to the
+      // kernel: a renewal being sent is not held up by the collection (src/daemon/heap.ts).
+      this.gcAt = now + this.gcEveryMs;
+      const gc = this.gc;
+      setImmediate(() => {
+        const t = performance.now();
+        gc();
+        this.lastGcMs = performance.now() - t;
+      });
     }
   }
 
@@ -737,6 +755,7 @@ export class Daemon {
       coordinator: this.core.isCoordinator(),
       term: c.term,
       loopLagSeconds: this.loopLagMs / 1000,
+      gcPauseSeconds: this.lastGcMs / 1000,
       fencing: {
         pending: c.fencing.pending.map((p) => p.node),
         blocking: c.fencing.blocking,

@@ -21,6 +21,7 @@ const snapshot = (over: Partial<MetricsSnapshot> = {}): MetricsSnapshot => ({
   ],
   resourceFailCounts: { kubernetes_api_port: 2 },
   failoversTotal: 5,
+  gcPauseSeconds: 0.004,
   vipLapsesTotal: 2,
   packetsReceivedTotal: 1234,
   packetsSentTotal: 4321,
@@ -76,6 +77,7 @@ test('every line of the exposition matches the text format', () => {
     piha_coordinator: 'gauge',
     piha_term: 'gauge',
     piha_loop_lag_seconds: 'gauge',
+    piha_gc_pause_seconds: 'gauge',
     process_resident_memory_bytes: 'gauge',
   };
   assert.deepEqual(Object.fromEntries(types), expected);
@@ -90,6 +92,7 @@ test('every line of the exposition matches the text format', () => {
   assert.ok(samples.includes('piha_heartbeat_rtt_seconds{peer="worker2"} 1.5e-7'));
   assert.ok(samples.includes('piha_coordinator 1'));
   assert.ok(samples.includes('piha_vip_lapses_total 2'));
+  assert.ok(samples.includes('piha_gc_pause_seconds 0.004'));
   assert.ok(samples.some((l) => /^process_resident_memory_bytes \d+$/.test(l)));
 });
 
