@@ -9,7 +9,7 @@
 //   holders  `ip monitor address` in every node namespace, one monotonic clock
 //
 // Implementations (IMPLS):
-//   piha-lan        piha, default profile (heartbeat 100 ms, lease 1350 ms)
+//   piha-lan        piha, default profile (heartbeat 200 ms, lease 1350 ms)
 //   piha-fast       piha, profile fast (heartbeat 25 ms, lease 200 ms)
 //   keepalived-1s   keepalived (Debian package), VRRPv3 unicast between the nodes,
 //                   advert_int 1 s (its default), nopreempt, priorities 150/149/148

@@ -22,6 +22,8 @@ import { writeFragment } from './fragments.ts';
 interface Variant extends PihaLaunch {
   name: string;
   what: string;
+  /** More keys under cluster: for this variant's lab cluster (e.g. "  heartbeat_interval: 200ms"). */
+  extraCluster?: string;
 }
 
 // The daemon sets its own V8 flags and UV_THREADPOOL_SIZE at start (src/cli-entry.ts); NOFLAGS
@@ -29,7 +31,8 @@ interface Variant extends PihaLaunch {
 const NOFLAGS = { PIHA_V8_FLAGS: '', UV_THREADPOOL_SIZE: '4' };
 const VARIANTS: Variant[] = [
   // BEFORE=path/to/an/older/bundle: the same measurement for a build without these changes.
-  ...(process.env.BEFORE ? [{ name: 'before', what: `node ${process.env.BEFORE} (build before the idle-cost changes)`, bin: [process.execPath, process.env.BEFORE] }] : []),
+  ...(process.env.BEFORE ? [{ name: 'before', what: `${process.env.BEFORE} (the build before these changes)`, bin: process.env.BEFORE.endsWith('.js') || process.env.BEFORE.endsWith('/piha') ? [process.execPath, process.env.BEFORE] : [process.env.BEFORE] }] : []),
+  ...(process.env.AFTER ? [{ name: 'after', what: `${process.env.AFTER} (this build, as shipped)`, bin: [process.env.AFTER] }] : []),
   { name: 'sea', what: 'single executable as shipped (V8 flags and UV_THREADPOOL_SIZE=1 set by src/cli-entry.ts)', bin: PIHA_BIN },
   { name: 'sea-noflags', what: 'single executable, PIHA_V8_FLAGS="" UV_THREADPOOL_SIZE=4 (node defaults)', bin: PIHA_BIN, env: NOFLAGS },
   { name: 'bundle', what: 'node dist/piha as shipped', bin: BUNDLE_BIN },
@@ -98,7 +101,8 @@ const threads = (pid: number): number => {
 
 export async function measureIdle(v: Variant, profile = PROFILE, warmS = WARM_S, measureS = MEASURE_S): Promise<IdleResult> {
   const load = new LoadRecord();
-  const c = await LabCluster.create({ profile });
+  // EXTRA_CLUSTER (every variant) or a variant's extraCluster: more keys under cluster:, for trying a timing.
+  const c = await LabCluster.create({ profile, extraCluster: v.extraCluster ?? process.env.EXTRA_CLUSTER });
   const w = c.lab.watchAddress(VIP);
   try {
     await w.ready;
@@ -174,28 +178,11 @@ old space 8–10, the script source 2.9, code 1, young 1–2), ~30 MiB before. f
 find-my-way, avvio, light-my-request…) is the largest library: +2.4 MiB of heap and +4 MiB of
 touched executable pages in a bare node process; systeminformation +1.1 MiB.`;
 
-// The second pass (issue 8): what changed in the daemon, what was measured and left out, and
-// where the targets stand — the numbers from this run's rows where they exist.
-function notesNow(results: IdleResult[]): string {
-  // With PAIRED rounds ("after #2"), the round with the median non-holder CPU of each variant.
-  const get = (n: string) => {
-    const rs = results.filter((r) => r.name === n || r.name.startsWith(`${n} #`));
-    const key = (r: IdleResult) => Object.entries(r.cpu).filter(([k]) => k !== r.holder).reduce((a, [, c]) => a + c.daemon + c.helpers, 0);
-    return [...rs].sort((a, b) => key(a) - key(b))[Math.floor((rs.length - 1) / 2)];
-  };
-  const before = get('before');
-  const after = get('after') ?? get('sea');
-  const env = get('after-unit-env') ?? get('sea-unit-env');
-  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const others = (r: IdleResult) => Object.keys(r.cpu).filter((n) => n !== r.holder);
-  const wk = (r: IdleResult | undefined) => (r?.wakeups ? `${Math.round(r.wakeups[r.holder]!)} / ${Math.round(avg(others(r).map((n) => r.wakeups![n]!)))}` : '–');
-  const cpu = (r: IdleResult | undefined) => (r ? `${(r.cpu[r.holder]!.daemon + r.cpu[r.holder]!.helpers).toFixed(2)} / ${avg(others(r).map((n) => r.cpu[n]!.daemon + r.cpu[n]!.helpers)).toFixed(2)} %` : '–');
-  const mem = (r: IdleResult | undefined) => {
-    if (!r) return '–';
-    const ns = Object.keys(r.mem);
-    return `RSS ${avg(ns.map((n) => r.mem[n]!.rssMiB)).toFixed(1)} MiB, private ${avg(ns.map((n) => r.mem[n]!.anonMiB)).toFixed(1)} MiB, ${r.mem[r.holder]!.threads} threads`;
-  };
-  return `### Second pass (issue 8)
+// The second pass (issue 8), as rendered from its own run (bench/idle.json of commit a56a3b2):
+// kept as text, since its numbers came from rows ('before'/'after') that later runs reuse.
+const SECOND_PASS = `### Second pass (issue 8)
+
+(Its numbers are from its own run, 2026-11-26, whose table is bench/idle.md at commit a56a3b2.)
 
 (The first pass's table — 16 start-up variants: V8 flags, thread pools, malloc arenas — is
 bench/idle.md as of commit d4e5e20; the text above is from it.)
@@ -210,13 +197,13 @@ Changed in the daemon (src/daemon/daemon.ts):
   heartbeat timer makes anyway, instead of from two intervals of their own.
 - The monitor reads link state and the VIP from one \`ip addr show\` (VipManager.check()), not two.
 
-${results.some((r) => / #\d+$/.test(r.name)) ? 'Of the paired rounds in the table, the one with the median non-holder CPU of each variant: e' : 'E'}vent-loop wake-ups per second, holder / others (voluntary context switches of the main
-thread): before ${wk(before)}, after ${wk(after)}. CPU (daemon + helpers), holder / others: before
-${cpu(before)}, after ${cpu(after)}. Memory: before ${mem(before)}; after ${mem(after)}.
+Of the paired rounds in the table, the one with the median non-holder CPU of each variant: event-loop wake-ups per second, holder / others (voluntary context switches of the main
+thread): before 53 / 40, after 33 / 23. CPU (daemon + helpers), holder / others: before
+2.68 / 1.79 %, after 2.18 / 1.31 %. Memory: before RSS 65.3 MiB, private 20.4 MiB, 8 threads; after RSS 65.0 MiB, private 20.9 MiB, 8 threads.
 
 Measured and left out:
-- \`NODE_OPTIONS=--v8-pool-size=1\` + \`MALLOC_ARENA_MAX=2\` in piha.service (row ${env?.name ?? 'sea-unit-env'}: ${mem(env)},
-  CPU ${cpu(env)}): three threads fewer, but memory the same and CPU within the spread of the
+- \`NODE_OPTIONS=--v8-pool-size=1\` + \`MALLOC_ARENA_MAX=2\` in piha.service (row after-unit-env #1: RSS 65.2 MiB, private 21.1 MiB, 5 threads,
+  CPU 2.07 / 1.17 %): three threads fewer, but memory the same and CPU within the spread of the
   rounds: no measured gain, so piha.service is unchanged.
 - fastify → node:http: \`node --import tsx bench/http-cost.ts\` (a bundled test program with the
   daemon's V8 flags, listening, idle) measures fastify with the daemon's six GET routes at
@@ -242,8 +229,8 @@ binary depending on how the page cache holds the file (a freshly copied file is 
 larger folios), which is why before and after are copies made the same way; what one daemon
 alone costs is the private column (~20 MiB). Left: node:http instead of fastify (−6 MiB), fewer
 datagrams (a protocol change: heartbeat batching or a longer interval, which lengthens failure
-detection), and measuring on a real Pi (this is an x86-64 VM with expensive wake-ups).`;
-}
+detection), and measuring on a real Pi (this is an x86-64 VM with expensive wake-ups).
+(That run's "after" became the third pass's "before".)`;
 
 export function idleRow(r: IdleResult): string {
   const nodes = Object.keys(r.cpu);
@@ -303,6 +290,43 @@ interface IdleRecord {
   results: IdleResult[];
 }
 
+// The third pass (issue 8, session 4): a run with rows 'before' (the build that ended the
+// second pass, commit a56a3b2) and 'after' (this build), PAIRED.
+function notesThird(results: IdleResult[]): string {
+  const get = (n: string) => {
+    const rs = results.filter((r) => r.name === n || r.name.startsWith(`${n} #`));
+    const key = (r: IdleResult) => Object.entries(r.cpu).filter(([k]) => k !== r.holder).reduce((a, [, c]) => a + c.daemon + c.helpers, 0);
+    return [...rs].sort((a, b) => key(a) - key(b))[Math.floor((rs.length - 1) / 2)];
+  };
+  const before = get('before');
+  const after = get('after');
+  if (!before || !after) return '';
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const others = (r: IdleResult) => Object.keys(r.cpu).filter((n) => n !== r.holder);
+  const cpuH = (r: IdleResult) => r.cpu[r.holder]!.daemon + r.cpu[r.holder]!.helpers;
+  const cpuO = (r: IdleResult) => avg(others(r).map((n) => r.cpu[n]!.daemon + r.cpu[n]!.helpers));
+  const rssH = (r: IdleResult) => r.mem[r.holder]!.rssMiB;
+  const rssO = (r: IdleResult) => avg(others(r).map((n) => r.mem[n]!.rssMiB));
+  const anon = (r: IdleResult) => avg(Object.keys(r.mem).map((n) => r.mem[n]!.anonMiB));
+  const all = (f: (r: IdleResult) => number, n: string) => results.filter((r) => r.name.replace(/ #\d+$/, '') === n).map((r) => f(r).toFixed(2)).join(', ');
+  return `### Third pass (issue 8)
+
+Changed since the second pass (before = commit a56a3b2, after = this build; paired rounds):
+- **fastify → node:http** with a small router (src/api/http-server.ts; README, design notes).
+- **lan heartbeat 100 → 200 ms** (src/config/profiles.ts). The heartbeat rate is what the idle
+  cost is made of (the datagrams, not the JavaScript), and on lan it does not bound takeover:
+  the lease does (bench-compare, piha-lan: see its table). Node timeout stays 1 s (5 periods).
+- **A full GC once a minute** (src/daemon/heap.ts): memory stays at what the daemon retains
+  instead of growing for ~12 minutes until V8's first major collection (soak section).
+
+Idle CPU (daemon + helpers, % of a core), holder / others, median round: before
+${cpuH(before).toFixed(2)} / ${cpuO(before).toFixed(2)}, after ${cpuH(after).toFixed(2)} / ${cpuO(after).toFixed(2)}; every round, non-holders before ${all(cpuO, 'before')}, after
+${all(cpuO, 'after')}; holder before ${all(cpuH, 'before')}, after ${all(cpuH, 'after')}. RSS holder / others: before
+${rssH(before).toFixed(1)} / ${rssO(before).toFixed(1)} MiB, after ${rssH(after).toFixed(1)} / ${rssO(after).toFixed(1)} MiB; private before ${anon(before).toFixed(1)}, after ${anon(after).toFixed(1)} MiB.
+What is left of the RSS is mostly the executable's own clean pages (file-backed column), which a
+bare \`node -e 'setInterval(()=>{},1000)'\` already has 32 MiB of.`;
+}
+
 function renderIdle(d: IdleRecord): string {
   const results = d.results;
   const uniq = [...new Set(results.map((r) => r.name.replace(/ #\d+$/, '')))];
@@ -323,6 +347,8 @@ ${uniq.map((n) => `- ${n}: ${results.find((r) => r.name.replace(/ #\d+$/, '') ==
 
 ${NOTES}
 
-${notesNow(results)}
+${SECOND_PASS}
+
+${notesThird(results)}
 `;
 }

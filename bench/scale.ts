@@ -6,8 +6,9 @@
 //            moves (must be 0) and nodes seen offline (must be 0)
 //   cut      TRIALS power cuts of the holder (link down + SIGKILL of the daemon): takeover =
 //            cut -> first /healthz answer through the VIP from another node; two holders
-// Every node sends a heartbeat to every other node every 100 ms, so a node sends and receives
-// ~10·(N−1) heartbeats a second (O(N)) and the cluster ~10·N·(N−1) (O(N²)); the lease holder
+// Every node sends a heartbeat to every other node every period (lan: 200 ms; 100 ms before
+// 2026-11-27), so a node sends and receives ~5·(N−1) heartbeats a second (O(N)) and the cluster
+// ~5·N·(N−1) (O(N²)); the lease holder
 // and the coordinator also collect a grant from each peer per renewal. On this 2-core machine
 // all N daemons share two cores, unlike N Raspberry Pis with four each: the summed CPU column
 // says when the machine itself is the bottleneck.
@@ -220,10 +221,10 @@ function notes(results: ScaleResult[], params: { env: string }): string {
   const lines: string[] = [];
   lines.push(`**How each quantity grows with N, and why.**
 - Packets per node, sent and received: every node sends a heartbeat to every other node every
-  100 ms, 10·(N−1) a second, plus a grant to the lease holder and the coordinator per renewal
+  heartbeat period (P a second: 5 on lan since 2026-11-27, 10 before), P·(N−1) a second, plus a grant to the lease holder and the coordinator per renewal
   round: ${f0(a.idle.txPpsAvg)} sent/s at N=${a.n}, ${f0(b.idle.txPpsAvg)} at N=${b.n} — O(N). The holder receives twice
   as many (${f0(b.idle.rxPpsHolder)}/s at N=${b.n}): a grant from every peer for its VIP lease on top of the heartbeats.
-- The whole cluster: N·10·(N−1) heartbeats, O(N²) on the wire: ${f0(a.idle.clusterPps)} packets/s at N=${a.n},
+- The whole cluster: N·P·(N−1) heartbeats, O(N²) on the wire: ${f0(a.idle.clusterPps)} packets/s at N=${a.n},
   ${f0(b.idle.clusterPps)} at N=${b.n}. At ~${f0(b.idle.bytesPerPacket)} bytes a frame that is ${((b.idle.clusterPps * b.idle.bytesPerPacket * 8) / 1e6).toFixed(1)} Mbit/s of LAN traffic in all, ${((b.idle.txBpsAvg * 8) / 1e3).toFixed(0)} kbit/s sent per node.
 - Bytes per packet: flat (a heartbeat carries the sender's own state, not a view of all N nodes).
 - CPU per daemon: follows its packet rate (${f2(a.idle.cpuDaemonAvg)} % at N=${a.n}, ${f2(b.idle.cpuDaemonAvg)} % at N=${b.n}), a

@@ -9,7 +9,8 @@ import { Lab, now, sleep, type LabProcess } from './lab.ts';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const PIHA = join(REPO, 'dist', 'piha');
-export const PIHA_BIN = ((sea) => (existsSync(sea) && existsSync(PIHA) && statSync(sea).mtimeMs >= statSync(PIHA).mtimeMs ? [sea] : [process.execPath, PIHA]))(join(REPO, 'dist', 'piha-linux-x64')); // the single executable (scripts/sea.mjs) unless missing or older than the bundle
+// PIHA_BIN=/path: a fixed copy of the binary (a bench that must not pick up a rebuild made while it runs).
+export const PIHA_BIN = process.env.PIHA_BIN ? [process.env.PIHA_BIN] : ((sea) => (existsSync(sea) && existsSync(PIHA) && statSync(sea).mtimeMs >= statSync(PIHA).mtimeMs ? [sea] : [process.execPath, PIHA]))(join(REPO, 'dist', 'piha-linux-x64')); // the single executable (scripts/sea.mjs) unless missing or older than the bundle
 export const VIP = '192.0.2.150';
 
 export interface ClusterOptions {

@@ -114,7 +114,7 @@ resources:
       interface: 'eth0',
       port: 5405,
       profile: 'lan',
-      timing: { heartbeatIntervalMs: 100, nodeTimeoutMs: 1000, leaseMs: 1350, clockDrift: 0.01, releaseApplyMs: 100, kernelLifetimeSlackMs: 300 },
+      timing: { heartbeatIntervalMs: 200, nodeTimeoutMs: 1000, leaseMs: 1350, clockDrift: 0.01, releaseApplyMs: 100, kernelLifetimeSlackMs: 300 },
       statusBind: '0.0.0.0:9405',
       stateDir: '/var/lib/piha',
       socket: '/run/piha/piha.sock',

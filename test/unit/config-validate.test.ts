@@ -205,7 +205,7 @@ test('witnesses cannot hold resources; prefers must name real nodes', () => {
 test('timing: limits and relations, profiles', () => {
   expectError(edit((c) => (c.cluster.heartbeat_interval = '1ms')), 'cluster.heartbeat_interval', 'must be at least 5ms, not 1ms');
   expectError(edit((c) => (c.cluster.node_timeout = '150ms')), 'cluster.node_timeout',
-    'node_timeout 150ms is less than twice heartbeat_interval 100ms from profile lan', 'set node_timeout: 200ms or more');
+    'node_timeout 150ms is less than twice heartbeat_interval 200ms from profile lan', 'set node_timeout: 400ms or more');
   expectError(edit((c) => Object.assign(c.cluster, { heartbeat_interval: '200ms', lease_time: '300ms', node_timeout: '2s' })),
     'cluster.lease_time', 'lease_time 300ms is less than twice heartbeat_interval 200ms', 'set lease_time: 400ms or more');
   // The heartbeat was raised past what the preset's node_timeout allows: point at the heartbeat line.
