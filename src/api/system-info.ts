@@ -4,7 +4,11 @@
 import { performance } from 'node:perf_hooks';
 
 import os from 'node:os';
-import si from 'systeminformation';
+// Two of systeminformation's modules, not its index: the index loads and runs all of its ~25
+// modules (and the node built-ins they need) into every daemon. Measured in a bare node
+// process: +10.5 MiB RSS (+4.6 MiB private) for the index, +3.7 MiB for these parts.
+import { cpuTemperature } from 'systeminformation/lib/cpu.js';
+import { mem as memInfo } from 'systeminformation/lib/memory.js';
 import type { SystemFacts } from './status-types.ts';
 
 export type SystemSampler = () => Promise<SystemFacts>;
@@ -26,11 +30,10 @@ export function osFacts(): SystemFacts {
 
 export const sampleSystem: SystemSampler = async () => {
   const base = osFacts(); // hostname and load averages: systeminformation has no cheaper source
-  const [mem, temp] = await Promise.all([si.mem(), si.cpuTemperature().catch(() => null)]);
+  const [mem, temp] = await Promise.all([memInfo(), cpuTemperature().catch(() => null)]);
   const t = temp?.main;
   return {
-    ...base,
-    uptimeSec: Math.round(si.time().uptime),
+    ...base, // uptime from node:os: what systeminformation's time().uptime returns too
     memTotalBytes: mem.total,
     // MemAvailable, not MemFree: page cache is reclaimable and counts as available.
     memAvailableBytes: mem.available,
