@@ -72,7 +72,7 @@ if (idle) {
     const cpuH = cpu(r.holder);
     const rss = avg(nodes.map((n) => r.mem[n].rssMiB));
     const anon = avg(nodes.map((n) => r.mem[n].anonMiB));
-    row('idle CPU per daemon (3 nodes, lan, x86-64 VM core)', `${cpuO.toFixed(1)} % (holder ${cpuH.toFixed(1)} %)`, `≤ 1 %: ${met(Math.max(cpuO, cpuH) <= 1)}`, 'bench/idle.ts');
+    row('idle CPU per daemon (3 nodes, lan, x86-64 VM core)', `${cpuO.toFixed(2)} % (holder ${cpuH.toFixed(2)} %)`, `≤ 1 %: ${met(Math.max(cpuO, cpuH) <= 1)}`, 'bench/idle.ts');
     row(
       'idle memory per daemon',
       `RSS ${rss.toFixed(0)} MiB = ${anon.toFixed(0)} MiB private + ${(rss - anon).toFixed(0)} MiB of the executable's shared, clean pages`,
@@ -130,7 +130,7 @@ const lines = [
   '|---|---|---|---|',
   ...rows,
   '',
-  'Where a target is not met, docs/benchmarks.md says why: idle cost on this VM, 32 daemons sharing two cores, the kernel-lifetime renewal window under a throttled quarter core, and fast-profile soaks on an overloaded machine (an earlier run there also saw 143 ms of two holders: the fast profile has no kernel-lifetime backstop and then relied on the guard waking within 50 ms at normal priority; the guard now runs at SCHED_FIFO; since then a 10-min fast-profile soak beside 6 CPU-hog loops, load 6.5, saw 0 holder changes and 0 ms of two holders: bench/soak-fast-hog.md).',
+  'Where a target is not met, docs/benchmarks.md says why: the VIP holder\'s idle cost (its lifetime refreshes, announcements and coordinator work on top of the heartbeats), 32 daemons sharing this VM\'s two cores, and fast-profile soaks on an overloaded machine (an earlier run there also saw 143 ms of two holders: the fast profile has no kernel-lifetime backstop and then relied on the guard waking within 50 ms at normal priority; the guard now runs at SCHED_FIFO; since then a 10-min fast-profile soak beside 6 CPU-hog loops, load 6.5, saw 0 holder changes and 0 ms of two holders: bench/soak-fast-hog.md).',
   '',
   '![takeover distributions](bench/takeover.svg)',
 ];
