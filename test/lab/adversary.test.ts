@@ -229,11 +229,13 @@ test('replay of captured cluster traffic: same session -> replay; after receiver
     const [victim, source] = others as [string, string];
     const src = addrOf(c, source);
 
+    const CAPTURE_MS = 4000;
     const capture = async (name: string): Promise<string> => {
       const file = join(c.dir, `${name}.pcap`);
       const td = c.lab.spawn(source, ['tcpdump', '-i', 'eth0', '-n', '-U', '-Z', 'root', '-w', file, 'udp', 'port', String(PORT)], { name: `tcpdump@${source}` });
       await td.waitForLine(/listening on/, 5000);
-      await sleep(2000);
+      // 4 s: ~20 heartbeats per direction at lan's 200 ms (the replays need at least 10).
+      await sleep(CAPTURE_MS);
       await td.stop('SIGTERM', 2000);
       const out = td.stderrLines.find((l) => /packets captured/.test(l)) ?? '?';
       t.diagnostic(`${name}: tcpdump in ${source}: ${out}, ${statSync(file).size} bytes`);
@@ -262,7 +264,7 @@ test('replay of captured cluster traffic: same session -> replay; after receiver
       assert.equal(d.replay, r.sent, `all replays of ${to} counted as replay: ${JSON.stringify(d)}`);
       assert.deepEqual(Object.keys(d), ['replay']);
       record(
-        `**Replay**, same sessions: genuine traffic captured with tcpdump in ${source}'s namespace for 2 s, the ${source}→${to}${to === holder ? ' (VIP holder)' : ''} packets resent from ${source}'s own address (another source port)`,
+        `**Replay**, same sessions: genuine traffic captured with tcpdump in ${source}'s namespace for ${CAPTURE_MS / 1000} s, the ${source}→${to}${to === holder ? ' (VIP holder)' : ''} packets resent from ${source}'s own address (another source port)`,
         `${r.sent} of ${r.records} captured frames replayed → ${to} rejected ${fmtDelta(d)}, no other reason.`,
       );
     }
