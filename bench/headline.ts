@@ -15,8 +15,8 @@ const scaleSim = load('bench/scale-sim.json');
 const budget = load('bench/budget.json');
 const budgetInside = load('bench/budget-inside.json');
 const idle = load('bench/idle.json');
-// The default profile's soak (lan, with the periodic GC), then the fast profile's (bench/soak.json).
-const soakLan = load('bench/soak-lan-gc.json');
+// The default profile's soak (lan, the build as shipped; else the earlier lan run with the GC), then the fast profile's (bench/soak.json).
+const soakLan = load('bench/soak-lan-final.json') ?? load('bench/soak-lan-gc.json');
 const soakFast = load('bench/soak.json');
 
 const ms = (x: number) => (Number.isFinite(x) ? `${Math.round(x)} ms` : '–');
