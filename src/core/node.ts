@@ -66,9 +66,8 @@ interface Res {
   lastRefresh: number;
   retryAt: number;
   /** The address must be added again (monitor found it missing) at the next chance. */
-  /** Re-add the address at the next grant fresh enough for it; `readdWhy` is the reason logged. */
-  readd: boolean;
-  readdWhy?: string;
+  /** Set: re-add the address at the next grant fresh enough for it (the reason logged). */
+  readd: string | null;
 }
 
 export class Core {
@@ -179,7 +178,7 @@ export class Core {
     this.doc = this.replica.applied.doc;
     this.term = this.persistedTerm = o.persisted?.term ?? 0;
     this.fence.setStonith(this.doc.properties.stonithEnabled);
-    for (const r of this.doc.resources) this.res.set(r.name, { cfg: r, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: false });
+    for (const r of this.doc.resources) this.res.set(r.name, { cfg: r, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: null });
     for (const r of this.doc.resources) {
       const g = this.attrs.get(cleanupKey(r.name));
       if (typeof g === 'number') this.cleanupsApplied.set(r.name, g);
@@ -411,8 +410,7 @@ export class Core {
         });
       }
       const end = this.tracker.leaseEnd(resourceKey(resource), this.votes);
-      r.readdWhy = 'recover after the address lifetime ran out';
-      r.readd = !this.emitAcquire(r, end, now, r.readdWhy);
+      this.readd(r, end, now, 'recover after the address lifetime ran out');
       this.urgent = true;
       return;
     }
@@ -423,8 +421,7 @@ export class Core {
     // threshold the coordinator places the resource elsewhere.
     // The kernel lifetime needs a fresh grant; the next renewal re-adds it if this cannot.
     const end = this.tracker.leaseEnd(resourceKey(resource), this.votes);
-    r.readdWhy = 'recover after monitor failure';
-    r.readd = !this.emitAcquire(r, end, now, r.readdWhy);
+    this.readd(r, end, now, 'recover after monitor failure');
     this.urgent = true;
   }
 
@@ -526,7 +523,7 @@ export class Core {
       this.res.delete(name);
     }
     for (const cfg of doc.resources) {
-      if (!this.res.has(cfg.name)) this.res.set(cfg.name, { cfg, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: false });
+      if (!this.res.has(cfg.name)) this.res.set(cfg.name, { cfg, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: null });
     }
     this.doc = doc;
     this.fence.setStonith(doc.properties.stonithEnabled);
@@ -908,8 +905,8 @@ export class Core {
           r.state = 'held';
           this.urgent = true;
         }
-      } else if (r.readd) {
-        if (this.emitAcquire(r, end, now, r.readdWhy ?? 'recover after monitor failure')) r.readd = false;
+      } else if (r.readd !== null) {
+        if (this.emitAcquire(r, end, now, r.readd)) r.readd = null;
       } else if (this.timing.kernelLifetime && now - r.lastRefresh >= this.timing.refreshEveryMs) {
         const k = kernelLifetime(this.timing, end, now);
         if (k) {
@@ -918,6 +915,11 @@ export class Core {
         }
       }
     }
+  }
+
+  /** Re-add a held address now if the lease leaves room for it, else at the next fresh grant. */
+  private readd(r: Res, leaseEnd: number, now: number, why: string): void {
+    r.readd = this.emitAcquire(r, leaseEnd, now, why) ? null : why;
   }
 
   private emitAcquire(r: Res, leaseEnd: number, now: number, why: string): boolean {
@@ -952,7 +954,7 @@ export class Core {
   private releaseResource(r: Res, now: number, reason: string): void {
     const wasHeld = r.state === 'held';
     r.state = 'idle';
-    r.readd = false;
+    r.readd = null;
     r.retryAt = 0;
     const key = resourceKey(r.cfg.name);
     const round = ++this.round;
