@@ -109,7 +109,7 @@ for (const b of [budget, budgetInside]) {
       ? `stress: 25 % of a core, 64 MiB, a busy loop *inside* each daemon's quarter core (profile ${b.profile})`
       : `Pi-sized budget: 25 % of a core and 64 MiB per daemon, busy loops on the same core (profile ${b.profile})`,
     `takeover median ${ms(b.cut.takeover.median)} (p99 ${ms(b.cut.takeover.p99)}); ${b.soak.moves} false failovers, ${Math.round(b.soak.twoHoldersMs)} ms two holders, ${b.soak.failedProbes} of ${b.soak.probes} probes failed in a ${Math.round(b.soak.minutes)}-min soak`,
-    inside ? 'beyond the target (no Pi runs a busy loop inside piha.service)' : `≤ 1.5 s, 0 false failovers: ${met(b.cut.takeover.median <= 1500 && b.soak.moves === 0)}`,
+    inside ? 'beyond the target (no Pi runs a busy loop inside piha.service); run before lapsed addresses stopped counting as failures' : `≤ 1.5 s, 0 false failovers: ${met(b.cut.takeover.median <= 1500 && b.soak.moves === 0)}`,
     inside ? 'bench-budget, HOG=inside' : 'bench-budget',
   );
 }
