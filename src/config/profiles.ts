@@ -9,12 +9,13 @@ export const LAN: TimingConfig = {
   // 5 heartbeats per second per peer. Takeover after a power cut is bounded by the lease
   // (below), not by this period: the last promise to a dead holder was made up to one period
   // before it died, so a longer period does not slow takeover (bench: median ~1.34 s at
-  // 100 ms). 100 ms cost an idle Pi-class CPU 1.2-2 % of a core, nearly all of it the kernel
+  // 100 ms). 100 ms cost an idle daemon 1.2-2 % of a core on the x86 test VM, nearly all of it the kernel
   // and libuv handling each datagram (docs/benchmarks.md, "Idle cost"); 200 ms halves that.
   heartbeatIntervalMs: 200,
-  // 5 heartbeats: five lost or late packets in a row make a false "dead" (at 5 % random loss,
-  // 3e-7 per period). A peer falsely seen dead for a moment moves no VIP: the holder's lease
-  // is renewed from a majority every period, and only ~7 failed rounds in a row drop it.
+  // 5 heartbeats: five lost or late packets in a row make a false "dead" (computed: at 5 %
+  // random loss, 0.05^5 = 3e-7 per period). A peer falsely seen dead for a moment moves no VIP:
+  // the holder's lease is renewed from a majority every period, and only ~7 failed rounds in a
+  // row (1350 ms / 200 ms) drop it.
   nodeTimeoutMs: 1000,
   // The smallest lease that still lets the kernel address lifetime back it up:
   // valid_lft = 1 s (the kernel's lifetimes are whole seconds) + 300 ms kernel timer

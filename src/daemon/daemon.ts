@@ -311,7 +311,7 @@ export class Daemon {
   // PIHA_GC_EVERY_MS: 0 turns the periodic full GC off (for measuring it, bench/soak.ts).
   private readonly gcEveryMs = Number(process.env.PIHA_GC_EVERY_MS ?? GC_EVERY_MS);
   private readonly gc = this.gcEveryMs > 0 ? fullGc() : null;
-  private gcAt = GC_EVERY_MS;
+  private gcAt = this.gcEveryMs;
   /** Duration of the last periodic full GC (ms): piha_gc_pause_seconds. */
   private lastGcMs = 0;
   /** Periodic work that needs no timer of its own (an idle wake-up costs ~0.1 ms of CPU). */

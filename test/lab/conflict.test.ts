@@ -11,7 +11,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { requireLab, now, sleep, type Lab, type LabProcess } from './lab.ts';
+import { requireLab, now, sleep, until, type Lab, type LabProcess } from './lab.ts';
 import { LabCluster, VIP } from './cluster.ts';
 import { findExecutable } from '../../src/vip/garp.ts';
 
@@ -62,16 +62,6 @@ const isArpProbe = (l: string): boolean => new RegExp(`Request who-has ${VIP.rep
 const isGarp = (l: string): boolean => new RegExp(`Request who-has ${VIP.replace(/\./g, '\\.')} \\(ff:ff:ff:ff:ff:ff\\) tell ${VIP.replace(/\./g, '\\.')},`).test(l);
 const isNsProbe = (l: string): boolean => l.includes('neighbor solicitation') && l.includes(`who has ${VIP6}`) && / fe80::\S+ > ff02::1:ff00:150:/.test(l);
 const isUnsolicitedNa = (l: string): boolean => l.includes('neighbor advertisement') && l.includes(`tgt is ${VIP6}, Flags [override]`) && l.includes(` ${VIP6} > ff02::1:`);
-
-async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, everyMs = 20): Promise<T> {
-  const t0 = now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (now() - t0 > timeoutMs) throw new Error(`timeout after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 async function events(c: LabCluster, node: string): Promise<any[]> {
   const r = await c.cli(node, ['events', '--json']);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { requireLab, now, sleep } from './lab.ts';
+import { requireLab, now, sleep, until } from './lab.ts';
 import { LabCluster, VIP } from './cluster.ts';
 
 type HookRun = Record<string, string>;
@@ -65,16 +65,22 @@ test('on_acquire runs on the new holder after a failover, with the event in its 
     assert.equal(runs().filter((r) => r.PIHA_HOOK === 'on_quorum_lost').length, 0);
 
     // The history says the same: the vip_acquired event the hook ran for, and h1 going down.
-    const ev = await c.cli(h2, ['events', '--json']);
-    assert.equal(ev.code, 0, ev.stderr);
-    const events = ev.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    // node_down is recorded when the daemon next looks at its peers (every 500 ms), which can
+    // be after the takeover: the last heartbeat from h1 may be up to one period older than the cut.
+    const readEvents = async () => {
+      const ev = await c.cli(h2, ['events', '--json']);
+      assert.equal(ev.code, 0, ev.stderr);
+      return ev.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    };
+    let events: any[] = [];
+    const down = await until(`node_down ${h1} in ${h2}'s events`, async () => (events = await readEvents()).some((e) => e.type === 'node_down' && e.node === h1), 2000, 100).catch(() => false);
     const acquired = events.find((e) => String(e.seq) === run.PIHA_SEQ);
-    assert.ok(acquired, `event ${run.PIHA_SEQ} in ${ev.stdout}`);
+    assert.ok(acquired, `event ${run.PIHA_SEQ} in ${JSON.stringify(events)}`);
     assert.equal(acquired.type, 'vip_acquired');
     assert.equal(acquired.node, h2);
     assert.equal(acquired.reason, run.PIHA_REASON);
     assert.equal(String(acquired.term), run.PIHA_TERM);
-    assert.ok(events.some((e) => e.type === 'node_down' && e.node === h1), `node_down ${h1} recorded: ${events.map((e) => `${e.type} ${e.node}`).join(', ')}`);
+    assert.ok(down, `node_down ${h1} recorded: ${events.map((e) => `${e.type} ${e.node}`).join(', ')}`);
 
     // Planned move: standby of h2 runs its on_release (reason) and the last node's on_acquire.
     const h3 = c.lab.nodes.map((n) => n.name).find((n) => n !== h1 && n !== h2)!;

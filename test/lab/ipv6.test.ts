@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { requireLab, now, sleep, type Lab, type LabProcess } from './lab.ts';
+import { requireLab, now, sleep, until, type Lab, type LabProcess } from './lab.ts';
 import { LabCluster, VIP } from './cluster.ts';
 import { findExecutable } from '../../src/vip/garp.ts';
 
@@ -70,16 +70,6 @@ function monoOfTimeOfDay(h: number, m: number, sec: number): number {
   if (at - wall > 12 * 3600_000) at -= 86_400_000; // around midnight
   if (wall - at > 12 * 3600_000) at += 86_400_000;
   return now() - (wall - at);
-}
-
-async function until<T>(what: string, f: () => T | undefined | false, timeoutMs: number): Promise<T> {
-  const t0 = now();
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (now() - t0 > timeoutMs) throw new Error(`timeout after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 async function waitOnline(c: LabCluster, node: string, n: number, timeoutMs = 10_000): Promise<void> {

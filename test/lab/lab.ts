@@ -31,6 +31,17 @@ export const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Polls f every everyMs until it returns something truthy (returned), or throws after timeoutMs. */
+export async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, everyMs = 20): Promise<T> {
+  const t0 = now();
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (now() - t0 > timeoutMs) throw new Error(`timeout after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const PROBER_SCRIPT = fileURLToPath(new URL('./prober.mjs', import.meta.url));
 export const UDPPING_SCRIPT = fileURLToPath(new URL('./udpping.mjs', import.meta.url));
