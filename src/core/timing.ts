@@ -31,7 +31,10 @@ export interface DerivedTiming {
   kernelSlackMs: number;
   /** true when the lease is long enough for a whole-second kernel lifetime (V ≥ 1). */
   kernelLifetime: boolean;
-  /** Minimum spacing of kernel lifetime refreshes. */
+  /**
+   * Minimum spacing of kernel lifetime refreshes: as late as still leaves the last
+   * max(3 heartbeats, 600 ms) of a fresh lifetime to land one (see refreshSpacingMs).
+   */
   refreshEveryMs: number;
   /** Extra wait before a lost holder's promise ends (watchdog mode adds the watchdog timeout). */
   fenceWaitMs: number;
@@ -48,9 +51,26 @@ export function deriveTiming(t: TimingConfig, fenceWaitMs = 0): DerivedTiming {
     releaseMarginMs: t.releaseApplyMs,
     kernelSlackMs: t.kernelLifetimeSlackMs,
     kernelLifetime: t.leaseMs - t.kernelLifetimeSlackMs >= 1000,
-    refreshEveryMs: Math.max(t.heartbeatIntervalMs, 200),
+    refreshEveryMs: refreshSpacingMs(t),
     fenceWaitMs,
   };
+}
+
+/**
+ * How long a holder waits after a lifetime refresh before the next one. A refresh needs a
+ * fresh grant (kernelLifetime() is null otherwise), and grants come once per heartbeat round,
+ * so after this spacing the core tries at every round until one fits. The spacing is chosen
+ * so that the tries left before the lifetime V (whole seconds, from a fresh grant) runs out
+ * span at least 3 heartbeat rounds and 600 ms: a lost round or a late daemon still renews
+ * before the kernel drops the address (which would be a lapse: a short outage, never a
+ * safety issue). Refreshing more often buys nothing and costs two `ip` round trips each
+ * (presence check, change): lan 1 s lifetime, 200 ms rounds -> every 400 ms, tries at 400,
+ * 600 and 800 ms (was every 200 ms); slow 2 s, 250 ms -> every 1250 ms.
+ */
+export function refreshSpacingMs(t: TimingConfig): number {
+  const v = Math.floor((t.leaseMs - t.kernelLifetimeSlackMs) / 1000);
+  const lastTries = Math.max(3 * t.heartbeatIntervalMs, 600);
+  return Math.max(t.heartbeatIntervalMs, 200, v * 1000 - lastTries);
 }
 
 /**

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { deriveTiming, kernelLifetime, takeoverBoundMs } from '../../src/core/timing.ts';
 import type { TimingConfig } from '../../src/config/types.ts';
 import { FAST, LAN } from './core-helpers.ts';
+import { LAN as LAN_PROFILE, SLOW as SLOW_PROFILE } from '../../src/config/profiles.ts';
 
 test('promise = ceil(L(1+ρ)/(1-ρ)) + 1 (lan: 1379 ms)', () => {
   const d = deriveTiming(LAN);
@@ -38,10 +39,20 @@ test('deriveTiming copies the configured timings and the fence wait', () => {
   assert.equal(deriveTiming(LAN).fenceWaitMs, 0);
 });
 
-test('refreshes are spaced by at least 200 ms and at least a heartbeat', () => {
-  assert.equal(deriveTiming(LAN).refreshEveryMs, 200);
-  assert.equal(deriveTiming(FAST).refreshEveryMs, 200);
+test('refreshes leave the last 3 heartbeats and 600 ms of a fresh lifetime for tries, never closer than 200 ms or a heartbeat', () => {
+  assert.equal(deriveTiming(LAN_PROFILE).refreshEveryMs, 400); // 1 s lifetime, 200 ms rounds: tries at 400, 600, 800
+  assert.equal(deriveTiming(SLOW_PROFILE).refreshEveryMs, 1250); // 2 s lifetime, 250 ms rounds
+  assert.equal(deriveTiming(FAST).refreshEveryMs, 200); // no kernel lifetime: unused
   assert.equal(deriveTiming({ ...LAN, heartbeatIntervalMs: 250 }).refreshEveryMs, 250);
+  assert.equal(deriveTiming({ ...LAN, heartbeatIntervalMs: 100 }).refreshEveryMs, 400);
+  assert.equal(deriveTiming({ ...LAN, heartbeatIntervalMs: 500 }).refreshEveryMs, 500);
+  assert.equal(deriveTiming({ ...LAN, leaseMs: 5300 }).refreshEveryMs, 4400);
+  // Every profile keeps at least 3 tries before a lifetime taken from a fresh grant runs out.
+  for (const t of [LAN_PROFILE, SLOW_PROFILE, LAN]) {
+    const d = deriveTiming(t);
+    const v = Math.floor((t.leaseMs - t.kernelLifetimeSlackMs) / 1000) * 1000;
+    assert.ok(Math.floor((v - d.refreshEveryMs - 50) / t.heartbeatIntervalMs) + 1 >= 3, JSON.stringify(t));
+  }
 });
 
 test('lan profile (100/1000/1350/0.01/100/300) uses a kernel lifetime', () => {
