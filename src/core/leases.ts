@@ -10,7 +10,7 @@
 // See core/timing.ts for why this ends before every promise in that quorum.
 
 import type { LeaseKey } from './types.ts';
-import { isQuorate, type VoteTable } from './quorum.ts';
+import { reachesQuorum, tieBreaker, type VoteTable } from './quorum.ts';
 
 export const COORD_KEY: LeaseKey = 'coord';
 export const resourceKey = (name: string): LeaseKey => `r:${name}`;
@@ -257,10 +257,14 @@ export class LeaseTracker {
   private keysOfRound = new Map<number, Set<LeaseKey>>();
   private grants = new Map<LeaseKey, Map<number, number>>(); // key -> granter -> round
   private floor = new Map<LeaseKey, number>(); // grants at or below this round don't count
+  // leaseEnd() per key, forgotten on every change above: a step asks for the same end
+  // several times (expiry, wake-up, refresh, status), and at 32 nodes each answer sorts 31 grants.
+  private ends = new Map<LeaseKey, { votes: VoteTable; end: number }>();
 
   constructor(private readonly leaseMs: number) {}
 
   sent(round: number, keys: LeaseKey[], now: number): void {
+    this.ends.clear();
     this.sendTimes.set(round, now);
     this.keysOfRound.set(round, new Set(keys));
     // Rounds older than a lease can no longer extend anything.
@@ -277,12 +281,24 @@ export class LeaseTracker {
     if (round <= (this.floor.get(key) ?? 0)) return false;
     let m = this.grants.get(key);
     if (!m) this.grants.set(key, (m = new Map()));
-    if ((m.get(granter) ?? 0) < round) m.set(granter, round);
+    if ((m.get(granter) ?? 0) < round) {
+      m.set(granter, round);
+      this.ends.delete(key);
+    }
     return true;
   }
 
   /** Local time the lease on `key` ends (-Infinity if no quorum ever granted it). */
   leaseEnd(key: LeaseKey, votes: VoteTable): number {
+    const memo = this.ends.get(key);
+    if (memo && memo.votes === votes) return memo.end;
+    const end = this.computeLeaseEnd(key, votes);
+    this.ends.set(key, { votes, end });
+    return end;
+  }
+
+  /** The latest end that a majority of granters (by votes) have each promised at least. */
+  private computeLeaseEnd(key: LeaseKey, votes: VoteTable): number {
     const m = this.grants.get(key);
     if (!m) return -Infinity;
     const ends: [number, number][] = [];
@@ -291,16 +307,22 @@ export class LeaseTracker {
       if (t !== undefined) ends.push([g, t + this.leaseMs]);
     }
     ends.sort((a, b) => b[1] - a[1]);
-    const set: number[] = [];
+    // Latest ends first: the first prefix of granters that is quorate fixes the end. Granters
+    // are distinct (map keys), so a running sum is the prefix's votes.
+    const tb = tieBreaker(votes);
+    let sum = 0;
+    let hasTb = false;
     for (const [g, end] of ends) {
-      set.push(g);
-      if (isQuorate(votes, set)) return end;
+      sum += votes.votes.get(g) ?? 0;
+      if (g === tb) hasTb = true;
+      if (reachesQuorum(votes, sum, hasTb)) return end;
     }
     return -Infinity;
   }
 
   /** Forget every grant of `key` up to `round` (we released it). */
   drop(key: LeaseKey, round: number): void {
+    this.ends.delete(key);
     this.grants.delete(key);
     this.floor.set(key, Math.max(this.floor.get(key) ?? 0, round));
   }

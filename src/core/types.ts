@@ -47,7 +47,13 @@ export interface Heartbeat {
   /** Node id -> incarnation: silent nodes this sender's granter still owes a VIP promise to,
    *  so they must be fenced before their VIPs can move (told to the coordinator). */
   unfenced?: Record<string, number>;
+  /** Only in the copy sent to `grant.to`: the sender's answer to that node's lease request,
+   *  carried here instead of in a `grant` datagram of its own (node.ts, onHeartbeat). */
+  grant?: GrantBody;
 }
+
+/** A LeaseReply as carried inside a heartbeat: the granter is the heartbeat's sender. */
+export type GrantBody = Omit<LeaseReply, 't' | 'from'>;
 
 export interface LeaseReply {
   t: 'grant';

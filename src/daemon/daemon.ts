@@ -11,7 +11,7 @@ import { randomInt } from 'node:crypto';
 import pino from 'pino';
 import type { PihaConfig, NodeConfig, ResourceConfig } from '../config/types.ts';
 import { Core } from '../core/node.ts';
-import type { Effect, Input, LeaseReply, Message } from '../core/types.ts';
+import type { Effect, Input, Message } from '../core/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
 import { loadKeyFile } from '../transport/authkey.ts';
 import { VipManager, type VipEvent, type VipResource } from '../vip/manager.ts';
@@ -26,6 +26,7 @@ import { StateStore } from './state-store.ts';
 import { monotonicNow } from './clock.ts';
 import { HealthCheck } from './checks.ts';
 import { VERSION } from '../version.ts';
+import { tuneV8ForCluster } from './v8-tuning.ts';
 import { configDigest, formatErrors, loadConfigFile } from '../config/index.ts';
 import { createFenceDevices } from '../fence/index.ts';
 import { FenceRunner } from './fence-runner.ts';
@@ -176,6 +177,7 @@ export class Daemon {
     // that family, with one warning (here, or when a VIP of that family is first configured).
     this.conflictTools = { arpingPath: findExecutable('arping'), ndisc6Path: findExecutable('ndisc6') };
     this.warnConflictTools(config.resources.map((r) => r.ip));
+    const turbofan = tuneV8ForCluster(config.nodes.length);
     const incarnation = this.store.nextIncarnation();
     this.core = new Core({
       config,
@@ -257,7 +259,7 @@ export class Daemon {
     if (config.hardware.led) this.intervals.push(setInterval(() => this.updateLed(), 200));
     this.step({ kind: 'tick' });
     this.log.info(
-      { event: 'daemon_started', version: VERSION, incarnation, addr: node.addr, port: config.cluster.port, status: `${config.cluster.statusBind}`, socket: config.cluster.socket, profile: config.cluster.profile },
+      { event: 'daemon_started', version: VERSION, incarnation, addr: node.addr, port: config.cluster.port, status: `${config.cluster.statusBind}`, socket: config.cluster.socket, profile: config.cluster.profile, turbofan },
       `piha ${VERSION} started as ${node.name}`,
     );
   }
@@ -351,7 +353,11 @@ export class Daemon {
     if (this.stopping) return;
     const wake = this.core.nextWakeup();
     if (!Number.isFinite(wake)) return;
-    if (this.timer && wake >= this.timerAt) return;
+    // Re-armed whenever the deadline moves, later as well as earlier: a timer left at an
+    // earlier deadline wakes the loop for nothing (with lease answers in heartbeats, a
+    // non-holder's heartbeat is sent when the request arrives, and its timer then fired once
+    // a round, ~50 ms later, with nothing to do: +4 wake-ups a second).
+    if (this.timer && wake === this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = wake;
     // Never wake before the core's deadline: node's timers count from the event loop's cached
@@ -376,13 +382,15 @@ export class Daemon {
   }
 
   private onMessage(msg: Message): void {
-    if (msg.t === 'grant') this.noteRtt(msg);
+    // Lease answers come alone or inside the answering node's heartbeat (core/node.ts).
+    if (msg.t === 'grant') this.noteRtt(msg.from, msg.round);
+    else if (msg.t === 'hb' && msg.grant) this.noteRtt(msg.from, msg.grant.round);
     this.step({ kind: 'message', msg });
   }
 
-  private noteRtt(g: LeaseReply): void {
-    const sent = this.sentRounds.get(g.round);
-    const peer = this.byId.get(g.from)?.name;
+  private noteRtt(from: number, round: number): void {
+    const sent = this.sentRounds.get(round);
+    const peer = this.byId.get(from)?.name;
     if (sent !== undefined && peer) this.rtt[peer] = (monotonicNow() - sent) / 1000;
   }
 

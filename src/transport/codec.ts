@@ -1,10 +1,11 @@
 // One authenticated datagram <-> one core Message.
 //
-// Wire layout (all integers big-endian), version 1:
+// Wire layout (all integers big-endian), version 2:
 //
 //   off  len  field
 //     0    4  magic "PIHA"
-//     4    1  version (1)
+//     4    1  version (2; 1 had no lease answers inside heartbeats: nodes of the two
+//                builds reject each other's datagrams as bad_version, which the log names)
 //     5    1  flags (0; reserved, must be 0)
 //     6    8  cluster id: first 8 bytes of SHA-256(cluster name, UTF-8)
 //    14    2  sender node id (1..65535)
@@ -26,7 +27,7 @@ import type { Message } from '../core/types.ts';
 import { checkMessage } from './validate.ts';
 
 export const MAGIC = Buffer.from('PIHA', 'ascii');
-export const VERSION = 1;
+export const VERSION = 2;
 export const HEADER_LEN = 44;
 export const TAG_LEN = 32;
 export const MIN_DATAGRAM = HEADER_LEN + TAG_LEN;
@@ -143,6 +144,7 @@ export function encode(keys: CodecKeys, h: Header, msg: Message): Buffer {
   if (err) throw new Error(`refusing to send an invalid message: ${err}`);
   if (msg.from !== h.sender) throw new Error(`msg.from ${msg.from} differs from sender id ${h.sender}`);
   if (msg.t === 'grant' && msg.to !== h.receiver) throw new Error(`grant.to ${msg.to} differs from receiver ${h.receiver}`);
+  if (msg.t === 'hb' && msg.grant && msg.grant.to !== h.receiver) throw new Error(`hb.grant.to ${msg.grant.to} differs from receiver ${h.receiver}`);
   const payload = Buffer.from(json, 'utf8');
   if (payload.length > MAX_PAYLOAD) {
     throw new Error(`${msg.t} message of ${payload.length} bytes exceeds the ${MAX_PAYLOAD}-byte payload limit`);
@@ -222,5 +224,6 @@ function decodeUnsafe(keys: CodecKeys, buf: Buffer, ctx: DecodeContext): DecodeR
   // claims another identity would let one node speak for another.
   if (msg.from !== header.sender) return reject('malformed');
   if (msg.t === 'grant' && msg.to !== header.receiver) return reject('malformed');
+  if (msg.t === 'hb' && msg.grant && msg.grant.to !== header.receiver) return reject('malformed');
   return { ok: true, header, msg };
 }

@@ -6,7 +6,7 @@
 // readable. The table is typed against src/core/types.ts, so adding a field to a Message
 // without updating the table is a compile error here, not a silent 'malformed' at runtime.
 
-import type { AttrEntry, CfgAck, CfgDoc, CfgPull, CfgRequest, CfgResult, FenceRequest, FenceResultMsg, Heartbeat, LeaseReply, LeaveMsg, Message, ReleaseMsg } from '../core/types.ts';
+import type { AttrEntry, CfgAck, CfgDoc, CfgPull, CfgRequest, CfgResult, FenceRequest, FenceResultMsg, GrantBody, Heartbeat, LeaseReply, LeaveMsg, Message, ReleaseMsg } from '../core/types.ts';
 
 export const LIMITS = {
   /** Entries of any array or record (matches the core's MAX_ATTRS). */
@@ -151,6 +151,10 @@ const attrEntry = shape<AttrEntry>(
 type HeartbeatReq = NonNullable<Heartbeat['req']>;
 type Denial = LeaseReply['denied'][number];
 
+const denials = arrayOf(shape<Denial>({ key: leaseKey, holder: nodeOrZero, remainingMs: nonNegNumber }, {}));
+/** A lease answer: alone (`grant`) or inside the heartbeat to the node that asked. */
+const grantFields = { to: nodeId, toInc: uint, round: uint, granted: arrayOf(leaseKey), denied: denials, term: uint };
+
 const SHAPES: { [T in Message['t']]: Check } = {
   hb: shape<Heartbeat>(
     {
@@ -172,19 +176,11 @@ const SHAPES: { [T in Message['t']]: Check } = {
       unfenced: recordOf(nodeIdKey, uint),
       cv: tupleOf(4, uint),
       cc: tupleOf(2, uint),
+      grant: shape<GrantBody>(grantFields, {}),
     },
   ),
   grant: shape<LeaseReply>(
-    {
-      t: literal('grant'),
-      from: nodeId,
-      to: nodeId,
-      toInc: uint,
-      round: uint,
-      granted: arrayOf(leaseKey),
-      denied: arrayOf(shape<Denial>({ key: leaseKey, holder: nodeOrZero, remainingMs: nonNegNumber }, {})),
-      term: uint,
-    },
+    { t: literal('grant'), from: nodeId, ...grantFields },
     {},
   ),
   rel: shape<ReleaseMsg>(

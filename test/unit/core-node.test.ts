@@ -615,3 +615,102 @@ test('a restarted node grants nothing in its quiet period: a lease that relied o
   assert.equal(n.holders().length, 1, 'and n2 or n3 took over');
   assert.ok(n.effects('acquire').filter((a) => a.node !== 1).every((a) => a.t > rel[0].t));
 });
+
+// ------------------------------------------------------------------ lease answers in heartbeats
+
+/** Messages node `from` sent to node `to` in steps [since, now). */
+function sentTo(n: Net, since: number, from: number, to: number) {
+  return n.steps
+    .slice(since)
+    .filter((s) => s.node === from)
+    .flatMap((s) => s.out)
+    .flatMap((e) => (e.kind === 'send' && e.to === to ? [e.msg] : []));
+}
+
+test('a lease answer rides in the heartbeat to the requester: one datagram per peer per round, and the lease stays renewed', () => {
+  const n = net();
+  const holder = settle(n);
+  n.runByWakeup(1000);
+  const since = n.steps.length;
+  n.runByWakeup(3000);
+  for (const peer of [2, 3].filter((p) => p !== holder)) {
+    const msgs = sentTo(n, since, peer, holder);
+    const inHb = msgs.filter((m) => m.t === 'hb' && m.grant).length;
+    const alone = msgs.filter((m) => m.t === 'grant').length;
+    const hbs = msgs.filter((m) => m.t === 'hb').length;
+    const reqs = sentTo(n, since, holder, peer).filter((m) => m.t === 'hb' && m.req).length;
+    assert.ok(reqs >= 25, `holder asked ${reqs} times in 3 s`);
+    assert.ok(inHb + alone >= reqs - 1, `n${peer} answered ${inHb + alone} of ${reqs} requests`);
+    assert.ok(inHb >= reqs - 2, `n${peer}: ${inHb} answers in heartbeats, ${alone} alone, of ${reqs}`);
+    assert.ok(hbs <= reqs + 1, `n${peer} sent ${hbs} heartbeats for ${reqs} rounds: no extra ones`);
+    // Third parties get the plain heartbeat.
+    const other = [1, 2, 3].find((x) => x !== holder && x !== peer)!;
+    assert.ok(!sentTo(n, since, peer, other).some((m) => m.t === 'hb' && m.grant));
+  }
+  assert.deepEqual(n.holders(), [holder]);
+  assert.equal(n.effects('release').filter((x) => x.t > 0 && x.e.reason !== 'start-up: not holding a lease yet').length, 0, 'never released');
+  n.assertSafe();
+});
+
+test('two requesters: the second locks its rounds to the first (it answers in its heartbeat, which carries its own request)', () => {
+  // n3 starts half a period later, so its own heartbeats began at another phase.
+  const n = net({ resources: [{ prefers: { n1: 50 } }, { prefers: { n3: 50 } }] }, [1, 2]);
+  n.runByWakeup(HB / 2);
+  n.start(3);
+  n.until(() => n.holders('vip0').length === 1 && n.holders('vip1').length === 1, 6000, 'both VIPs held');
+  assert.deepEqual([n.holders('vip0'), n.holders('vip1')], [[1], [3]]);
+  n.runByWakeup(1000);
+  const since = n.steps.length;
+  n.runByWakeup(3000);
+  for (const [req, ans] of [[1, 2], [1, 3], [3, 2]] as const) {
+    const asked = sentTo(n, since, req, ans).filter((m) => m.t === 'hb' && m.req).length;
+    const answered = sentTo(n, since, ans, req).filter((m) => m.t === 'grant' || (m.t === 'hb' && m.grant)).length;
+    assert.ok(asked >= 25 && answered >= asked - 1, `n${ans} answered ${answered} of n${req}'s ${asked} requests`);
+  }
+  for (const [from, to] of [[2, 1], [2, 3], [3, 1]] as const) {
+    const hbs = sentTo(n, since, from, to).filter((m) => m.t === 'hb').length;
+    assert.ok(hbs <= 31, `n${from} sent ${hbs} heartbeats to n${to} in 3 s (30 rounds)`);
+  }
+  assert.ok(sentTo(n, since, 3, 1).filter((m) => m.t === 'hb' && m.req && m.grant).length >= 25, 'n3 answers n1 and asks in one heartbeat');
+  n.assertSafe();
+});
+
+test('a request soon after our own heartbeat is answered alone; one 3/4 of a period after it, in an early heartbeat', () => {
+  const n = net();
+  const holder = settle(n);
+  n.runByWakeup(1000);
+  const peer = holder === 2 ? 3 : 2;
+  const lastHb = (id: number) => n.steps.filter((s) => s.node === id && s.out.some((e) => e.kind === 'send' && e.msg.t === 'hb')).at(-1)!.t;
+  const hb = sentTo(n, 0, holder, peer).filter((m) => m.t === 'hb' && m.req).at(-1)!;
+  assert.ok(hb.t === 'hb' && hb.req);
+  const ask = (at: number) => {
+    n.now = at;
+    const out = n.input(peer, { kind: 'message', msg: { ...hb, req: { ...hb.req!, round: hb.req!.round + 1 } } });
+    return out.flatMap((e) => (e.kind === 'send' && e.to === holder ? [e.msg] : []));
+  };
+  const soon = ask(lastHb(peer) + 0.5 * HB);
+  assert.deepEqual(soon.map((m) => m.t), ['grant'], 'answered alone, no early heartbeat');
+  const later = ask(lastHb(peer) + 0.75 * HB);
+  assert.deepEqual(later.map((m) => m.t), ['hb']);
+  assert.ok(later[0]!.t === 'hb' && later[0]!.grant?.round === hb.req!.round + 1, 'the heartbeat carries the answer');
+  assert.ok(!later.some((m) => m.t === 'grant'), 'and no separate grant');
+});
+
+test('when the requester falls silent, the answerer heartbeats again within 1.25 periods', () => {
+  const n = net();
+  const holder = settle(n);
+  n.runByWakeup(1000);
+  const peer = holder === 2 ? 3 : 2;
+  n.powerOff(holder);
+  const since = n.steps.length;
+  const t0 = n.now;
+  n.runByWakeup(1000);
+  const other = [1, 2, 3].find((x) => x !== holder && x !== peer)!;
+  const times = n.steps
+    .slice(since)
+    .filter((s) => s.node === peer && s.out.some((e) => e.kind === 'send' && e.to === other && e.msg.t === 'hb'))
+    .map((s) => s.t);
+  assert.ok(times.length >= 7, `${times.length} heartbeats in 1 s`);
+  const gaps = [times[0]! - t0, ...times.slice(1).map((t, i) => t - times[i]!)];
+  assert.ok(Math.max(...gaps) <= 1.25 * HB + TICK, `gaps ${gaps.join(' ')}`);
+});

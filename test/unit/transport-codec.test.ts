@@ -39,6 +39,16 @@ const SAMPLES: Record<string, Message> = {
     req: { round: 7, keys: ['coord', 'r:web'], coordTerm: 2 },
   },
   hbMinimal: { t: 'hb', from: 1, inc: 0, term: 0, holds: [], fails: {}, attrs: {} },
+  hbWithGrant: {
+    t: 'hb',
+    from: 1,
+    inc: 0,
+    term: 2,
+    holds: [],
+    fails: {},
+    attrs: {},
+    grant: { to: 2, toInc: 5, round: 7, granted: ['r:web'], denied: [{ key: 'coord', holder: 3, remainingMs: 12.5 }], term: 2 },
+  },
   grant: {
     t: 'grant',
     from: 1,
@@ -76,7 +86,7 @@ describe('codec round trip', () => {
   it('lays out the header as documented', () => {
     const buf = encode(keys, HDR, SAMPLES.leave);
     assert.equal(buf.subarray(0, 4).toString(), 'PIHA');
-    assert.equal(buf[4], 1);
+    assert.equal(buf[4], 2);
     assert.equal(buf[5], 0);
     assert.equal(buf.readUInt16BE(14), 1);
     assert.equal(buf.readUInt16BE(16), 2);
@@ -103,6 +113,7 @@ describe('encode refuses bad input', () => {
     assert.throws(() => encode(keys, HDR, { ...SAMPLES.leave, inc: -1 } as Message), /invalid message/);
     assert.throws(() => encode(keys, { ...HDR, sender: 3 }, SAMPLES.leave), /differs from sender/);
     assert.throws(() => encode(keys, { ...HDR, receiver: 3 }, SAMPLES.grant), /grant.to/);
+    assert.throws(() => encode(keys, { ...HDR, receiver: 3 }, SAMPLES.hbWithGrant), /hb.grant.to/);
     assert.throws(() => encode(keys, { ...HDR, counter: 0n }, SAMPLES.leave), /counter/);
     assert.throws(() => encode(keys, { ...HDR, senderNonce: 0n }, SAMPLES.leave), /nonce/);
     assert.throws(() => encode(keys, { ...HDR, receiver: 0 }, SAMPLES.leave), /node ids/);
@@ -145,7 +156,8 @@ describe('decode reject reasons', () => {
     const b = Buffer.from(good());
     b[0] = 'X'.charCodeAt(0);
     assert.equal(reason(b), 'bad_magic');
-    assert.equal(reason(raw(JSON.stringify(SAMPLES.leave), {}, { version: 2 })), 'bad_version');
+    assert.equal(reason(raw(JSON.stringify(SAMPLES.leave), {}, { version: 1 })), 'bad_version');
+    assert.equal(reason(raw(JSON.stringify(SAMPLES.leave), {}, { version: 3 })), 'bad_version');
     const other = deriveKeys(KEY, 'other-cluster');
     assert.equal(reason(encode(other, HDR, SAMPLES.leave)), 'wrong_cluster');
   });
@@ -208,6 +220,9 @@ describe('decode: authenticated but malformed', () => {
     'array as record': JSON.stringify({ ...SAMPLES.hbMinimal, fails: [] }),
     'extra field in req': JSON.stringify({ ...SAMPLES.hbMinimal, req: { round: 1, keys: [], x: 1 } }),
     'grant to another node': JSON.stringify({ ...SAMPLES.grant, to: 3 }),
+    'heartbeat carrying a grant to another node': JSON.stringify({ ...SAMPLES.hbWithGrant, grant: { ...(SAMPLES.hbWithGrant as { grant: object }).grant, to: 3 } }),
+    'heartbeat carrying a grant with a from': JSON.stringify({ ...SAMPLES.hbWithGrant, grant: { ...(SAMPLES.hbWithGrant as { grant: object }).grant, from: 1 } }),
+    'heartbeat carrying a grant without denied': JSON.stringify({ ...SAMPLES.hbMinimal, grant: { to: 2, toInc: 0, round: 1, granted: [], term: 0 } }),
     'denied entry with negative remainingMs': JSON.stringify({
       ...SAMPLES.grant,
       denied: [{ key: 'coord', holder: 1, remainingMs: -5 }],

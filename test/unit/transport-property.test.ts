@@ -34,6 +34,14 @@ const heartbeat: fc.Arbitrary<Message> = fc.record(
     fails: dict(uint),
     attrs: dict(attr),
     req: fc.record({ round: uint, keys: fc.array(leaseKey, { maxLength: 4 }), coordTerm: uint }, { requiredKeys: ['round', 'keys'] }),
+    grant: fc.record({
+      to: fc.constant(2),
+      toInc: uint,
+      round: uint,
+      granted: fc.array(leaseKey, { maxLength: 4 }),
+      denied: fc.array(fc.record({ key: leaseKey, holder: nodeOrZero, remainingMs: fc.double({ min: 0, max: 1e7, noNaN: true }) }), { maxLength: 4 }),
+      term: uint,
+    }),
   },
   { requiredKeys: ['t', 'from', 'inc', 'term', 'holds', 'fails', 'attrs'] },
 );
