@@ -191,3 +191,20 @@ test('watchdog pets stop once a held VIP is past its lease (the SBD rule, holder
   assert.equal(c.mayPetWatchdog(d.deadline), false);
   assert.equal(n.core(2).mayPetWatchdog(n.now + 60_000), true, 'a node holding nothing always may');
 });
+
+test('device mode: a node whose fence is running gets no VIP, even when it boots again and answers (no fence loop)', () => {
+  const n = net({ fencing: deviceFencing(3), resources: [{ prefers: { n3: 50 } }] });
+  assert.equal(settle(n), 3);
+  n.run(300);
+  n.fenceDriver = () => null; // the relay takes its time: the fence stays running
+  hang(n, 3);
+  n.until(() => fences(n).some((f) => f.target === 3), 3000, 'a fence of n3 is running');
+  // n3 boots again before the fence's outcome is known (the fence will cut this one too).
+  n.start(3, 2);
+  n.run(2000);
+  const coord = n.coordinators()[0]!;
+  assert.notEqual(coord, 3);
+  assert.ok(n.core(coord).status(n.now).fencing.pending.some((p) => p.node === 'n3'), 'still fencing n3');
+  assert.ok(!n.holders().includes(3), `n3 must not get the VIP while its power is being cut (holders ${n.holders()})`);
+  n.assertSafe();
+});

@@ -688,15 +688,20 @@ test('a request soon after our own heartbeat is answered alone; one 3/4 of a per
     const out = n.input(peer, { kind: 'message', msg: { ...hb, req: { ...hb.req!, round: hb.req!.round + 1 } } });
     return out.flatMap((e) => (e.kind === 'send' && e.to === holder ? [e.msg] : []));
   };
-  const soon = ask(lastHb(peer) + 0.5 * HB);
+  const soon = ask(lastHb(peer) + 0.1 * HB);
   assert.deepEqual(soon.map((m) => m.t), ['grant'], 'answered alone, no early heartbeat');
+  // And its own next heartbeat waits for the requester's next round (due a period after this
+  // request), so that one rides in it: the two timers do not stay in a race.
+  assert.equal(n.core(peer).nextWakeup(), lastHb(peer) + 0.1 * HB + 1.25 * HB);
+  ask(lastHb(peer) + 0.5 * HB);
+  assert.equal(n.core(peer).nextWakeup(), lastHb(peer) + 1.5 * HB, 'never more than 1.5 periods after its own');
   const later = ask(lastHb(peer) + 0.75 * HB);
   assert.deepEqual(later.map((m) => m.t), ['hb']);
   assert.ok(later[0]!.t === 'hb' && later[0]!.grant?.round === hb.req!.round + 1, 'the heartbeat carries the answer');
   assert.ok(!later.some((m) => m.t === 'grant'), 'and no separate grant');
 });
 
-test('when the requester falls silent, the answerer heartbeats again within 1.25 periods', () => {
+test('when the requester falls silent, the answerer heartbeats again within 1.25 periods (its heartbeats answered the requests)', () => {
   const n = net();
   const holder = settle(n);
   n.runByWakeup(1000);
