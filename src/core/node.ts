@@ -958,10 +958,11 @@ export class Core {
       ...this.fenceGossip(now),
       ...this.replica.hbFields(this.replicaCtx(now)),
     };
-    for (const id of this.peers.keys()) {
-      const grant = this.owed.get(id);
-      this.send(id, grant ? { ...hb, grant } : hb);
-    }
+    // The copies carrying answers first: every answerer wakes at the same moment (their
+    // heartbeats lock to the requester's rounds), and in a big cluster on shared CPUs the
+    // requester's lease is as fresh as its slowest majority answer.
+    for (const [id, grant] of this.owed) this.send(id, { ...hb, grant });
+    for (const id of this.peers.keys()) if (!this.owed.has(id)) this.send(id, hb);
     this.owed.clear();
   }
 

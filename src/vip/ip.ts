@@ -60,6 +60,8 @@ export interface IpRunnerStats {
 
 interface Job {
   args: string[];
+  /** A second command written together with the first (runThen): one round trip for both. */
+  then?: { args: string[]; resolve(r: IpResult): void };
   guard?: () => boolean;
   resolve(r: IpResult): void;
 }
@@ -75,11 +77,17 @@ interface InFlight {
   job: Job;
   batch: Batch;
   cmdLine: number;
+  /** The line of job.then's command (NaN without one). */
+  thenLine: number;
   markLine: number;
   failed: boolean;
-  done: (r: IpResult) => void;
+  thenFailed: boolean;
+  done: (r: IpResult, then?: IpResult) => void;
   out: string[];
   err: string[];
+  thenErr: string[];
+  /** Error text not yet claimed by a `Command failed -:<line>` (ip prints it after the text). */
+  pending: string[];
   size: number;
   timer: NodeJS.Timeout;
 }
@@ -131,6 +139,28 @@ export class IpRunner {
     });
   }
 
+  /**
+   * Two commands in one round trip: both lines are written at once (the guard is checked once,
+   * before), so `then` runs whatever `first` found. Only `first` may print JSON (a show); both
+   * results come back. Spawn mode runs them one after the other, the guard before each.
+   */
+  runThen(first: string[], then: string[], opts: RunOptions = {}): Promise<[IpResult, IpResult]> {
+    const closed: IpResult = { ok: false, stdout: '', stderr: 'ip runner closed', via: 'none' };
+    if (this.closed) return Promise.resolve([closed, closed]);
+    return new Promise((resolve) => {
+      let r1: IpResult | undefined;
+      let r2: IpResult | undefined;
+      const settle = () => r1 && r2 && resolve([r1, r2]);
+      this.queue.push({
+        args: first,
+        guard: opts.guard,
+        resolve: (r) => ((r1 = r), settle()),
+        then: { args: then, resolve: (r) => ((r2 = r), settle()) },
+      });
+      this.pump();
+    });
+  }
+
   /** Finish the command in flight, fail queued ones, stop the batch process. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -155,12 +185,14 @@ export class IpRunner {
       return;
     }
     this.busy = true;
-    const done = (r: IpResult): void => {
+    const done = (r: IpResult, then?: IpResult): void => {
       this.busy = false;
+      // A paired command skipped or not run with its first (closed runner) says so too.
+      job.then?.resolve(then ?? { ...r, ok: false, stdout: '' });
       job.resolve(r);
       this.pump();
     };
-    if (this.useBatch(job.args)) this.runBatch(job, done);
+    if (this.useBatch(job.args) && (!job.then || this.useBatch(job.then.args))) this.runBatch(job, done);
     else this.runSpawn(job, done);
   }
 
@@ -170,18 +202,20 @@ export class IpRunner {
     return !!(this.batch && !this.batch.dead) || performance.now() >= this.backoffUntil;
   }
 
-  private runBatch(job: Job, done: (r: IpResult) => void): void {
+  private runBatch(job: Job, done: (r: IpResult, then?: IpResult) => void): void {
     const b = this.batch && !this.batch.dead ? this.batch : this.startBatch();
     if (job.guard && !job.guard()) return done({ ok: false, stdout: '', stderr: '', skipped: true, via: 'none' });
     const mark = `${MARK_PREFIX}${++this.markSeq}`;
+    const lines = [job.args.join(' '), ...(job.then ? [job.then.args.join(' ')] : []), mark];
     const cmdLine = b.lines + 1;
-    const markLine = b.lines + 2;
-    b.lines += 2;
+    const thenLine = job.then ? b.lines + 2 : NaN;
+    const markLine = b.lines + lines.length;
+    b.lines += lines.length;
     const timer = setTimeout(() => this.onTimeout(b), this.timeoutMs);
-    this.inFlight = { job, batch: b, cmdLine, markLine, failed: false, done, out: [], err: [], size: 0, timer };
-    // One write for both lines: a pipe write this small is atomic and usually synchronous.
-    b.child.stdin!.write(`${job.args.join(' ')}\n${mark}\n`);
-    this.stats.batchCommands++;
+    this.inFlight = { job, batch: b, cmdLine, thenLine, markLine, failed: false, thenFailed: false, done, out: [], err: [], thenErr: [], pending: [], size: 0, timer };
+    // One write for all lines: a pipe write this small is atomic and usually synchronous.
+    b.child.stdin!.write(`${lines.join('\n')}\n`);
+    this.stats.batchCommands += job.then ? 2 : 1;
   }
 
   private startBatch(): Batch {
@@ -221,15 +255,21 @@ export class IpRunner {
     if (m) {
       const n = Number(m[1]);
       const rest = line.slice(0, m.index);
-      if (rest) f.err.push(rest); // output that lacked a trailing newline
-      if (n === f.cmdLine) f.failed = true;
-      else if (n === f.markLine) return this.complete(b, f);
+      if (rest) f.pending.push(rest); // output that lacked a trailing newline
+      // The error text before a failure marker is that command's.
+      if (n === f.cmdLine) {
+        f.failed = true;
+        f.err.push(...f.pending.splice(0));
+      } else if (n === f.thenLine) {
+        f.thenFailed = true;
+        f.thenErr.push(...f.pending.splice(0));
+      } else if (n === f.markLine) return this.complete(b, f);
       return;
     }
     if (MARK_RE.test(line)) return;
     // With -j ip prints only JSON on stdout; everything else is an error/warning message.
     if ((f.size += line.length) > MAX_CAPTURE) return;
-    (line.startsWith('[') || line.startsWith('{') ? f.out : f.err).push(line);
+    (line.startsWith('[') || line.startsWith('{') ? f.out : f.pending).push(line);
   }
 
   private complete(b: Batch, f: InFlight): void {
@@ -237,7 +277,10 @@ export class IpRunner {
     this.inFlight = undefined;
     b.completed++;
     this.backoffMs = 0;
-    f.done({ ok: !f.failed, stdout: f.out.join('\n'), stderr: f.err.join('\n'), via: 'batch' });
+    // Unclaimed text (warnings of a command that succeeded) goes with the last command.
+    (f.job.then ? f.thenErr : f.err).push(...f.pending);
+    const first: IpResult = { ok: !f.failed, stdout: f.out.join('\n'), stderr: f.err.join('\n'), via: 'batch' };
+    f.done(first, f.job.then ? { ok: !f.thenFailed, stdout: '', stderr: f.thenErr.join('\n'), via: 'batch' } : undefined);
   }
 
   private onTimeout(b: Batch): void {
@@ -258,7 +301,7 @@ export class IpRunner {
     }
     if (b.child.exitCode === null && b.child.signalCode === null) b.child.kill('SIGKILL');
     const f = this.inFlight?.batch === b ? this.inFlight : undefined;
-    if (!(this.closed && !f)) this.log.warn({ pid: b.child.pid, why, inFlight: f?.job.args.join(' ') }, 'ip batch process died');
+    if (!(this.closed && !f)) this.log.warn({ pid: b.child.pid, why, inFlight: f && [f.job.args, ...(f.job.then ? [f.job.then.args] : [])].map((a) => a.join(' ')).join(' ; ') }, 'ip batch process died');
     if (!f) return;
     clearTimeout(f.timer);
     this.inFlight = undefined;
@@ -266,10 +309,18 @@ export class IpRunner {
     this.runSpawn(f.job, f.done);
   }
 
-  private runSpawn(job: Job, done: (r: IpResult) => void): void {
-    if (job.guard && !job.guard()) return done({ ok: false, stdout: '', stderr: '', skipped: true, via: 'none' });
+  /** Per-command spawns: the first command, then (guard checked again) the paired one. */
+  private runSpawn(job: Job, done: (r: IpResult, then?: IpResult) => void): void {
+    this.spawnOne(job.args, job.guard, (r1) => {
+      if (!job.then || r1.skipped) return done(r1, job.then ? { ...r1, stdout: '' } : undefined);
+      this.spawnOne(job.then.args, job.guard, (r2) => done(r1, r2));
+    });
+  }
+
+  private spawnOne(args: string[], guard: (() => boolean) | undefined, done: (r: IpResult) => void): void {
+    if (guard && !guard()) return done({ ok: false, stdout: '', stderr: '', skipped: true, via: 'none' });
     this.stats.spawnCommands++;
-    const child = spawn(this.ipPath, [...this.globalArgs, ...job.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.ipPath, [...this.globalArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let settled = false;

@@ -105,9 +105,9 @@ export class VipManager {
   private readonly names = new Map<string, string>();
   /**
    * Per-address lock: acquire, refresh and release of one VIP run one after another, in call
-   * order. A refresh is two ip commands (show, then change); without the lock a release could
-   * run between them, and `ip addr change` re-creates a deleted IPv4 address — the old holder
-   * would get the VIP back after giving it away (seen in the lab: 392 ms of two holders).
+   * order. A refresh re-creates a missing address (see refresh()); without the lock a release
+   * could run just before it, and the old holder would get the VIP back after giving it away
+   * (seen in the lab, when a refresh was two commands: 392 ms of two holders).
    */
   private readonly locks = new Map<string, Promise<unknown>>();
 
@@ -189,11 +189,17 @@ export class VipManager {
   }
 
   /**
-   * Extend the kernel lifetime. IPv4 `ip addr change` silently re-creates a missing address
-   * (the kernel ignores the absent NLM_F_CREATE), so presence is checked first: an address
-   * that vanished is reported 'missing' for the monitor, never re-added here. The window
-   * between check and change is one batch round trip (~0.1 ms); losing that race only
-   * re-adds an address whose lease we still hold.
+   * Extend the kernel lifetime. The presence check and the change go to ip together, in one
+   * round trip (IpRunner.runThen; the notAfter guard is checked once, just before both are
+   * written): a refresh has to land within ~50 ms of a fresh grant, and a second round trip
+   * through a busy event loop missed that window (32 daemons on the lab's two cores: half the
+   * refreshes came too late). IPv4 `ip addr change` re-creates a missing address (the kernel
+   * ignores the absent NLM_F_CREATE), so a VIP that someone deleted is back at once, with a
+   * lifetime the lease covers (the guard), and is still reported 'missing' for the monitor:
+   * the deletion counts as a failure as before, and the core decides what follows (a re-add,
+   * or a release). Its remembered lifetime is left alone, so lapsed() still tells our own
+   * lateness from a deletion. Only for an address this manager added and has not released:
+   * after release() (or before any acquire) it checks first and never re-creates.
    */
   refresh(res: VipResource, validLftSec: number, notAfter: number): Promise<RefreshResult> {
     return this.serial(res.ip, () => this.refreshNow(res, validLftSec, notAfter));
@@ -204,14 +210,27 @@ export class VipManager {
     const bad = lft === null ? `invalid lifetime ${validLftSec}` : badResource(res);
     if (bad) return this.refreshed(res, 'failed', validLftSec, bad);
     if (this.now() > notAfter) return this.refreshed(res, 'skipped', validLftSec); // save the round trip
-    const addrs = await this.addrs();
+    const t0 = this.now();
+    // Not added by us, or released since: a refresh must never put such an address back (a
+    // released VIP may already be on its next holder). Check first, change only if present.
+    if (!this.lifetimeEnd.has(res.ip)) {
+      const addrs = await this.addrs();
+      if (addrs instanceof Error) return this.refreshed(res, 'failed', validLftSec, addrs.message);
+      if (!addrs.some((a) => isAddr(a, res))) return this.refreshed(res, 'missing', validLftSec);
+      const r = await this.ip.run(addrCommand('change', res, this.ifname, lft!), { guard: () => this.now() <= notAfter });
+      if (r.skipped) return this.refreshed(res, 'skipped', validLftSec);
+      return this.refreshed(res, r.ok ? 'refreshed' : 'failed', validLftSec, r.ok ? undefined : r.stderr);
+    }
+    const [show, change] = await this.ip.runThen(['addr', 'show', 'dev', this.ifname], addrCommand('change', res, this.ifname, lft!), {
+      guard: () => this.now() <= notAfter,
+    });
+    if (show.skipped) return this.refreshed(res, 'skipped', validLftSec);
+    const addrs = parseAddrs(show);
     if (addrs instanceof Error) return this.refreshed(res, 'failed', validLftSec, addrs.message);
     if (!addrs.some((a) => isAddr(a, res))) return this.refreshed(res, 'missing', validLftSec);
-    const t0 = this.now();
-    const r = await this.ip.run(addrCommand('change', res, this.ifname, lft!), { guard: () => this.now() <= notAfter });
-    if (r.skipped) return this.refreshed(res, 'skipped', validLftSec);
-    if (r.ok) this.lifetimeEnd.set(res.ip, t0 + validLftSec * 1000);
-    return this.refreshed(res, r.ok ? 'refreshed' : 'failed', validLftSec, r.ok ? undefined : r.stderr);
+    if (change.skipped) return this.refreshed(res, 'skipped', validLftSec);
+    if (change.ok) this.lifetimeEnd.set(res.ip, t0 + validLftSec * 1000);
+    return this.refreshed(res, change.ok ? 'refreshed' : 'failed', validLftSec, change.ok ? undefined : change.stderr);
   }
 
   /**
@@ -315,14 +334,7 @@ export class VipManager {
 
   /** inet and inet6 addresses on the interface; none if the device is missing; Error if unreadable. */
   private async addrs(): Promise<AddrInfo[] | Error> {
-    const r: IpResult = await this.ip.run(['addr', 'show', 'dev', this.ifname]);
-    if (!r.ok) return /does not exist|Cannot find device/.test(r.stderr) ? [] : new Error(r.stderr || 'ip addr show failed');
-    try {
-      const links = parseJson(r.stdout) as { addr_info?: AddrInfo[] }[];
-      return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.family === 'inet' || a.family === 'inet6');
-    } catch (e) {
-      return new Error(`cannot parse ip -j addr output: ${String(e)}`);
-    }
+    return parseAddrs(await this.ip.run(['addr', 'show', 'dev', this.ifname]));
   }
 
   /** The exact prefix was not there; remove the address if it sits there with another one. */
@@ -409,6 +421,17 @@ export function addrCommand(op: 'replace' | 'change', res: VipResource, ifname: 
   const cidr = `${res.ip}/${res.cidr}`;
   if (familyOf(res.ip) === 'inet6') return ['addr', op, cidr, 'dev', ifname, 'nodad', 'valid_lft', lft, 'preferred_lft', '0'];
   return ['addr', op, cidr, 'dev', ifname, 'valid_lft', lft, 'preferred_lft', lft];
+}
+
+/** inet and inet6 addresses from an `ip -j addr show dev X`; none if the device is missing; Error if unreadable. */
+function parseAddrs(r: IpResult): AddrInfo[] | Error {
+  if (!r.ok) return /does not exist|Cannot find device/.test(r.stderr) ? [] : new Error(r.stderr || 'ip addr show failed');
+  try {
+    const links = parseJson(r.stdout) as { addr_info?: AddrInfo[] }[];
+    return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.family === 'inet' || a.family === 'inet6');
+  } catch (e) {
+    return new Error(`cannot parse ip -j addr output: ${String(e)}`);
+  }
 }
 
 function parseJson(s: string): unknown[] {

@@ -44,6 +44,44 @@ describe('vip IpRunner', { skip }, () => {
     assert.equal(res.stderr, '');
   });
 
+  for (const mode of ['batch', 'spawn'] as const) {
+    it(`runThen (${mode}): two commands, each with its own result and error, in order with single ones`, async () => {
+      const r = runner({ mode });
+      clearVip();
+      const add = ['addr', 'replace', `${VIP}/24`, 'dev', 'eth0', 'valid_lft', '30', 'preferred_lft', '30'];
+      const show = ['addr', 'show', 'dev', 'eth0'];
+      const change = ['addr', 'change', `${VIP}/24`, 'dev', 'eth0', 'valid_lft', '20', 'preferred_lft', '20'];
+      const [a, [s1, c1], [s2, c2], b] = await Promise.all([
+        r.run(add),
+        r.runThen(show, change),
+        r.runThen(['addr', 'show', 'dev', 'nosuch0'], ['addr', 'del', '192.0.2.199/24', 'dev', 'eth0']),
+        r.run(['addr', 'del', `${VIP}/24`, 'dev', 'eth0']),
+      ]);
+      assert.equal(a.ok, true, a.stderr);
+      assert.equal(s1.ok, true, s1.stderr);
+      assert.equal(s1.via, mode);
+      const links = JSON.parse(s1.stdout) as { addr_info: { local: string; valid_life_time: number }[] }[];
+      assert.ok(links[0].addr_info.some((x) => x.local === VIP), 'the show saw the address added before it');
+      assert.equal(c1.ok, true, c1.stderr);
+      assert.equal(c1.stdout, '');
+      assert.equal(s2.ok, false);
+      assert.match(s2.stderr, /does not exist/);
+      assert.equal(c2.ok, false, 'the second command failed on its own');
+      assert.match(c2.stderr, /Cannot assign|not found|Address/i);
+      assert.doesNotMatch(s2.stderr, /Cannot assign|Address not found/i, 'each error with its own command');
+      assert.equal(b.ok, true, b.stderr);
+    });
+
+    it(`runThen (${mode}): a refused guard skips both`, async () => {
+      const r = runner({ mode });
+      clearVip();
+      const [x, y] = await r.runThen(['addr', 'show', 'dev', 'eth0'], ['addr', 'replace', `${VIP}/24`, 'dev', 'eth0'], { guard: () => false });
+      assert.equal(x.skipped, true);
+      assert.equal(y.ok, false);
+      assert.equal(lab.nodeAddrs().has(VIP), false, "nothing was written");
+    });
+  }
+
   it('reports each failure on its own command and keeps order under concurrency', async () => {
     const r = runner();
     clearVip();

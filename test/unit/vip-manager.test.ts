@@ -67,10 +67,12 @@ describe('vip VipManager', { skip }, () => {
     assert.ok(m.counters.refreshes >= 8);
     // The kernel dropped it because its lifetime ran out: our lateness, not a failure.
     assert.equal(m.lapsed(res.ip), true, 'missing after its lifetime: lapsed');
-    // The daemon keeps refreshing after the kernel dropped it: report, don't re-add.
+    // The daemon keeps refreshing after the kernel dropped it: reported missing (the core
+    // re-adds it and announces it), put back by the same round trip, and still a lapse.
     assert.equal(await m.refresh(res, 1, now() + 1000), 'missing');
-    assert.equal(lab.nodeAddrs().has(res.ip), false);
+    assert.equal(lab.nodeAddrs().has(res.ip), true, 'the change in the same round trip put it back');
     assert.equal(m.counters.missing, 1);
+    assert.equal(m.lapsed(res.ip), true, 'its remembered lifetime is untouched: still our lateness');
   });
 
   it('lapsed(): only when the lifetime we applied ran out or an add was skipped, not when someone deleted it', async () => {
@@ -98,12 +100,28 @@ describe('vip VipManager', { skip }, () => {
     assert.equal(m.counters.failures, 0);
   });
 
-  it('refresh does not re-add an address someone removed', async () => {
+  it('refresh reports an address someone removed as missing (a failure, not a lapse), and its change puts it back', async () => {
     const m = manager();
     assert.equal(await m.acquire(res, 5, now() + 1000), 'added');
     lab.ip(lab.node, 'addr', 'del', `${res.ip}/24`, 'dev', 'eth0');
     assert.equal(await m.refresh(res, 5, now() + 1000), 'missing');
+    assert.equal(m.lapsed(res.ip), false, 'deleted within its lifetime: the monitor counts it');
+    assert.equal(lab.nodeAddrs().has(res.ip), true, 'back at once, under the same lease');
+    assert.equal(await m.refresh(res, 5, now() + 1000), 'refreshed');
+  });
+
+  it('refresh never puts back an address past its notAfter, nor one released or never added', async () => {
+    const m = manager();
+    assert.equal(await m.refresh(res, 5, now() + 1000), 'missing', 'never added: checked, not created');
     assert.equal(lab.nodeAddrs().has(res.ip), false);
+    assert.equal(await m.acquire(res, 5, now() + 1000), 'added');
+    lab.ip(lab.node, 'addr', 'del', `${res.ip}/24`, 'dev', 'eth0');
+    assert.equal(await m.refresh(res, 5, now() - 1), 'skipped');
+    assert.equal(lab.nodeAddrs().has(res.ip), false, 'past notAfter: nothing written');
+    assert.equal(await m.acquire(res, 5, now() + 1000), 'added');
+    await m.release(res);
+    assert.equal(await m.refresh(res, 5, now() + 1000), 'missing');
+    assert.equal(lab.nodeAddrs().has(res.ip), false, 'released: a refresh must never add it back');
   });
 
   it('release removes the VIP and is idempotent', async () => {
