@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Message } from '../../src/core/types.ts';
-import { decode, deriveKeys, encode, MAX_DATAGRAM, type DecodeContext } from '../../src/transport/codec.ts';
+import { decode, deriveKeys, encode, MAX_DATAGRAM, VERSION, type DecodeContext } from '../../src/transport/codec.ts';
 import { Endpoint } from '../../src/transport/endpoint.ts';
 import { bump, range, recordRobustness, tally } from '../robustness/record.ts';
 
@@ -170,7 +170,7 @@ describe('codec properties', () => {
         const b = Buffer.from(bytes);
         if (withMagic && b.length >= 5) {
           b.write('PIHA', 0, 'ascii');
-          b[4] = 1;
+          b[4] = VERSION;
           magic++;
         }
         const r = decode(keys, b, CTX);
@@ -183,7 +183,7 @@ describe('codec properties', () => {
     );
     recordRobustness({
       area: 'decoder',
-      input: 'Random byte strings (fast-check `uint8Array({ maxLength: 300 })`), about half of those of 5 bytes or more starting with the magic `PIHA` and version 1',
+      input: 'Random byte strings (fast-check `uint8Array({ maxLength: 300 })`), about half of those of 5 bytes or more starting with the magic `PIHA` and the current wire version',
       observed: `${n} tried, ${range(sizes, 0, ' bytes')} (${magic} with the magic and version): none decoded, \`decode()\` never threw; rejected as ${tally(reasons)}.`,
       test: t.name,
     });
