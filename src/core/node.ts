@@ -102,8 +102,8 @@ export class Core {
   /**
    * Lease answers owed to peers, to ride in our heartbeat to each (GrantBody) instead of a
    * datagram of their own. A holder renews once per heartbeat round and every peer answers,
-   * so this halves the datagrams a holder receives (20 -> 10 a second per peer on lan: the
-   * holder's CPU was ~0.5 % of a core above the others', mostly receiving, bench/idle.md).
+   * so this halves the datagrams a holder receives (3-node lan: 20 -> 10 a second; its CPU
+   * was ~0.5 % of a core above the others', bench/idle.md).
    */
   private readonly owed = new Map<number, GrantBody>();
   /** A request is expected by then (the last one + 1.25 periods): see nextHbDue(). */
@@ -402,7 +402,7 @@ export class Core {
     return Math.max(this.lastHbAt + H, Math.min(this.reqExpectedBy, this.lastHbAt + 1.5 * H));
   }
 
-  /** Do our heartbeats carry lease requests (wantedKeys() is not empty)? */
+  /** Do our heartbeats carry lease requests (wantedKeys() is not empty)? Without its array: asked every step. */
   private requesting(): boolean {
     if (this.iAmCoord || this.campaigning) return true;
     for (const r of this.res.values()) if (r.state !== 'idle') return true;

@@ -4,9 +4,10 @@
 // then costs a pipe round trip instead of a fork+exec of `ip` (see the measurements in the
 // vip-ip test). Batch mode prints no "done" signal, so every command line is followed by a
 // marker line `piha-mark-<n>`: an unknown object, which fails harmlessly and makes ip print
-// `Command failed -:<line>` for it. ip counts input lines, and we write exactly two per
-// command, so `Command failed -:<L>` for the command's own line means the command failed
-// and the one for the marker's line means it is complete. stderr is merged into stdout
+// `Command failed -:<line>` for it. ip counts input lines, and we write a command's line (or,
+// for runThen, two commands' lines) and then its marker, so `Command failed -:<L>` for a
+// command's own line means that command failed (the error text before it is that command's)
+// and the one for the marker's line means the job is complete. stderr is merged into stdout
 // (`2>&1`, one pipe) so the marker cannot overtake the command's own output: ip flushes
 // stdout at the end of each JSON dump and stderr is unbuffered.
 //
