@@ -365,7 +365,7 @@ a second to the holder):
 - **The daemon's timer is re-armed when the core's deadline moves later** (src/daemon/daemon.ts):
   a stale earlier timer woke the loop for nothing once a round.
 - **Placement and fencing scans only on change, or every heartbeat/4** (src/core/node.ts):
-  small at 3 nodes, most of a coordinator's CPU at 32 (bench/scale.md).
+  small at 3 nodes, about a fifth of a coordinator's CPU-profile samples at 32.
 
 Idle CPU (daemon + helpers, % of a core), holder / others, median round: before
 ${cpuH(before).toFixed(2)} / ${cpuO(before).toFixed(2)}, after ${cpuH(after).toFixed(2)} / ${cpuO(after).toFixed(2)}; every round, non-holders before ${all(cpuO, 'before')}, after

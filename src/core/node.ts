@@ -117,8 +117,8 @@ export class Core {
   private quorateMemo = { at: NaN, seq: -1, v: false };
   /**
    * Placement and fencing decisions scan every node and resource. A step runs for every
-   * datagram, so at 32 nodes a coordinator made them ~300 times a second and they were most of
-   * its CPU (bench/scale.md). They run when something they read changed (replan: a node came
+   * datagram, so at 32 nodes a coordinator made them ~300 times a second: about a fifth of its
+   * samples in a CPU profile (node --cpu-prof, 46 s, 2026-11-27; not kept). They run when something they read changed (replan: a node came
    * or went, holdings or failures changed, a command, a monitor result, a lease state change)
    * and otherwise at most every heartbeat/4 (time-based inputs: failure expiry, fence deadlines).
    */

@@ -6,7 +6,8 @@
 // breaks the 60 MB budget). But a node handles ~10·(N−1) heartbeats a second, and in big
 // clusters the same few functions (decode, MAC, validate, the core's step) run hundreds of
 // times a second: at 32 nodes on the lab, the daemons used 0.77-0.89 cores of user time
-// with TurboFan against 1.16 without (bench/scale.md). From TURBOFAN_FROM_NODES on it is
+// with TurboFan against 1.16 without (/proc user time over 20 s, one scratch run each; not
+// a bench: bench/scale.md has the daemons' total with it on). From TURBOFAN_FROM_NODES on it is
 // switched on at start; V8 reads the flag at every tiering decision, so this works at run
 // time (checked: a hot loop ran 8x faster right after the switch). The threshold sits
 // between the sizes measured (3: off is better; 32: on is better); 9 and 17 were not
