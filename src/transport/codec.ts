@@ -132,24 +132,34 @@ export function encodeRaw(
 }
 
 /**
- * Encode a Message. Throws on an invalid message or header or an oversized result: those
- * are bugs on this side, and failing loudly here beats a silent 'malformed' at every peer.
+ * The payload that encode() seals for `msg`: its JSON, checked as a peer will check it.
+ * Throws on an invalid message or an oversized result: those are bugs on this side, and
+ * failing loudly here beats a silent 'malformed' at every peer. `json` must be
+ * JSON.stringify(msg) (passed in when the caller already has it).
  */
-export function encode(keys: CodecKeys, h: Header, msg: Message): Buffer {
-  checkHeader(h);
-  const json = JSON.stringify(msg);
+export function checkedPayload(msg: Message, json: string = JSON.stringify(msg)): Buffer {
   // Validate what the peer will parse, not the object: JSON drops `undefined` optional
   // fields (which the core may well set), and a NaN would arrive as null.
   const err = checkMessage(JSON.parse(json));
   if (err) throw new Error(`refusing to send an invalid message: ${err}`);
-  if (msg.from !== h.sender) throw new Error(`msg.from ${msg.from} differs from sender id ${h.sender}`);
-  if (msg.t === 'grant' && msg.to !== h.receiver) throw new Error(`grant.to ${msg.to} differs from receiver ${h.receiver}`);
-  if (msg.t === 'hb' && msg.grant && msg.grant.to !== h.receiver) throw new Error(`hb.grant.to ${msg.grant.to} differs from receiver ${h.receiver}`);
   const payload = Buffer.from(json, 'utf8');
   if (payload.length > MAX_PAYLOAD) {
     throw new Error(`${msg.t} message of ${payload.length} bytes exceeds the ${MAX_PAYLOAD}-byte payload limit`);
   }
-  return encodeRaw(keys, h, payload);
+  return payload;
+}
+
+/**
+ * Encode a Message. Throws on an invalid message or header or an oversized result (see
+ * checkedPayload). `payload` = checkedPayload(msg), when the caller made it already: the
+ * same heartbeat goes to every peer, and only the header and the MAC differ per copy.
+ */
+export function encode(keys: CodecKeys, h: Header, msg: Message, payload?: Buffer): Buffer {
+  checkHeader(h);
+  if (msg.from !== h.sender) throw new Error(`msg.from ${msg.from} differs from sender id ${h.sender}`);
+  if (msg.t === 'grant' && msg.to !== h.receiver) throw new Error(`grant.to ${msg.to} differs from receiver ${h.receiver}`);
+  if (msg.t === 'hb' && msg.grant && msg.grant.to !== h.receiver) throw new Error(`hb.grant.to ${msg.grant.to} differs from receiver ${h.receiver}`);
+  return encodeRaw(keys, h, payload ?? checkedPayload(msg));
 }
 
 export interface DecodeContext {
