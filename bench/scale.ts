@@ -174,7 +174,20 @@ async function runSize(n: number): Promise<ScaleResult> {
     let answering = holder !== null;
     try {
       if (holder) answering = await p.waitFor((s) => s.ok, 20000).then(() => true, () => false);
-      if (holder && !answering) console.log(`N=${n}: the VIP stopped answering during the idle window (${idle.moves} moves); no power cuts`);
+      if (holder && !answering) {
+        // What the client got instead (a 32-node run once ended here with no explanation):
+        // timeouts (the holder's loop or the client too slow for the 100 ms limit), refusals
+        // or unreachable (ARP: nobody answers for the VIP), by count.
+        const why = new Map<string, number>();
+        for (const s of p.samples()) if (!s.ok) why.set(s.error ?? `HTTP ${s.status}`, (why.get(s.error ?? `HTTP ${s.status}`) ?? 0) + 1);
+        console.log(`N=${n}: the VIP stopped answering during the idle window (${idle.moves} moves); no power cuts; the client's failures: ${[...why].map(([k, v]) => `${k} x${v}`).join(', ') || 'none'}; loop lag max ${idle.loopLagMaxMs} ms`);
+        // And the state behind it: the client's neighbour entry for the VIP, who has the address,
+        // and one patient request (2 s) from the client.
+        const neigh = (await c.lab.exec(c.lab.client.ns, ['ip', 'neigh', 'show', VIP])).stdout.trim();
+        const has = (await Promise.all(c.lab.nodes.map(async (m) => ((await c.lab.exec(m.ns, ['ip', '-o', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(`${VIP}/`) ? m.name : '')))).filter(Boolean);
+        const curl = await c.lab.exec(c.lab.client.ns, ['curl', '-s', '-m', '2', '-w', ' %{http_code} %{time_total}s', `http://${VIP}:9405/healthz`]);
+        console.log(`N=${n}: client neighbour entry "${neigh}"; VIP on [${has.join(', ')}]; a 2 s request: ${curl.stdout.trim() || curl.stderr.trim() || `exit ${curl.code}`}`);
+      }
       for (let i = 0; answering && i < TRIALS; i++) {
         const h = await c.waitForHolder(w, 60000);
         await sleep(3000);

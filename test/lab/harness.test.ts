@@ -330,3 +330,40 @@ test('lab harness self-test', { timeout: 90_000 }, async (t) => {
     for (const pid of all) assert.ok(pidGone(pid), `pid ${pid} still alive`);
   }
 });
+
+// The kernel's neighbour tables are shared by all namespaces: a 32-node lab needs over 1024
+// ARP entries, the default hard limit. Without raiseNeighbourLimits (lab.ts) the kernel
+// refused new entries ("neighbor table overflow!") and the client could not reach the VIP or
+// half of the nodes: a 32-node bench whose every request through the VIP timed out.
+test('lab harness: in a 32-node lab every member resolves every other', { timeout: 120_000 }, async (t) => {
+  if (!(await requireLab(t))) return;
+  const lab = await Lab.create({ nodes: 32, subnet: '192.0.2', vip: VIP });
+  try {
+    const n = lab.members.length;
+    for (const fam of ['ipv4', 'ipv6']) {
+      assert.ok(Number(readFileSync(`/proc/sys/net/${fam}/neigh/default/gc_thresh3`, 'utf8')) >= 4 * n * n, `${fam} gc_thresh3`);
+    }
+    // One UDP datagram from every member to every other (bash's /dev/udp: no process per
+    // datagram), which makes each kernel resolve each address; then every table must hold an
+    // entry for every other member, none failed.
+    const addrs = lab.members.map((m) => m.addr);
+    await Promise.all(
+      lab.members.map((m) =>
+        lab.execOk(m.name, ['bash', '-c', `for a in ${addrs.filter((a) => a !== m.addr).join(' ')}; do echo x > /dev/udp/$a/9; done; true`]),
+      ),
+    );
+    await sleep(1500);
+    const missing: string[] = [];
+    for (const m of lab.members) {
+      const table = (await lab.execOk(m.name, ['ip', '-4', 'neigh', 'show', 'dev', 'eth0'])).stdout;
+      for (const a of addrs) {
+        if (a === m.addr) continue;
+        const line = table.split('\n').find((l) => l.startsWith(`${a} `));
+        if (!line || /FAILED|INCOMPLETE/.test(line)) missing.push(`${m.name} -> ${a}: ${line ?? 'no entry'}`);
+      }
+    }
+    assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${n * (n - 1)} unresolved`);
+  } finally {
+    await lab.destroy();
+  }
+});

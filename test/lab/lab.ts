@@ -22,7 +22,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, readdirSync, readlinkSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -753,6 +753,30 @@ const randomId = (): string => `${randomBytes(2).toString('hex')}p${process.pid}
 
 const macFor = (lastOctet: number): string => `02:50:00:00:00:${lastOctet.toString(16).padStart(2, '0')}`;
 
+/**
+ * The kernel's ARP and neighbour-discovery tables are shared by all network namespaces, and
+ * their hard limit (gc_thresh3, 1024 by default) counts every namespace's entries: a lab of N
+ * members that all talk to each other needs ~N² of them. At 32 nodes (33 members) that is
+ * over 1024, the kernel logs "neighbor table overflow!", and new entries cannot be made: the
+ * client could not resolve the VIP or half of the nodes, and every request through the VIP
+ * timed out (bench/scale.ts, 32 nodes, 2026-11-27). On real Pis each node has its own table
+ * of ~N entries. So a big lab raises the shared limits (never lowers them; they are the
+ * machine's, root-only, and stay raised: a larger table costs nothing until used).
+ */
+export function raiseNeighbourLimits(members: number): void {
+  const need = 4 * members * members; // room for the VIPs, IPv6 and a second lab at the same time
+  for (const fam of ['ipv4', 'ipv6']) {
+    for (const k of ['gc_thresh2', 'gc_thresh3']) {
+      const f = `/proc/sys/net/${fam}/neigh/default/${k}`;
+      try {
+        if (Number(readFileSync(f, 'utf8').trim()) < need) writeFileSync(f, String(need));
+      } catch {
+        /* no such table (IPv6 off) or not root: the lab still works up to ~30 members */
+      }
+    }
+  }
+}
+
 export class Lab {
   readonly prefix: string;
   readonly brNs: string;
@@ -829,6 +853,7 @@ export class Lab {
   }
 
   private async setup(): Promise<void> {
+    raiseNeighbourLimits(this.members.length);
     await Promise.all(
       this.namespaces.map(async (ns) => {
         await runOk('ip', ['netns', 'add', ns]);
