@@ -59,7 +59,7 @@ export function formatResource(r: Record<string, unknown>): string {
   }
   const lines = [
     ` Resource: ${String(r.name)} (type=vip, pcs: ocf:heartbeat:IPaddr2)`,
-    `  Attributes: ip=${String(r.ip)} cidr_netmask=${String(r.cidr_netmask)}`,
+    `  Attributes: ip=${String(r.ip)} cidr_netmask=${String(r.cidr_netmask)}${r.garp_refresh !== undefined ? ` garp_refresh=${String(r.garp_refresh)}` : ''}`,
     `  Meta Attrs: ${meta.join(' ')}`,
     `  Operations: monitor interval=${String(r.monitor_interval)}`,
   ];

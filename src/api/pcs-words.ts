@@ -1,5 +1,5 @@
 // pcs-style words for the cluster configuration commands:
-//   piha resource create NAME [vip|ocf:heartbeat:IPaddr2] ip=… cidr_netmask=… [op monitor interval=5s]
+//   piha resource create NAME [vip|ocf:heartbeat:IPaddr2] ip=… cidr_netmask=… [garp_refresh=30s] [op monitor interval=5s]
 //                             [meta migration-threshold=2 failure-timeout=60s resource-stickiness=60]
 //   piha resource update NAME key=value…     piha resource defaults [key=value…]
 //   piha property set key=value…
@@ -20,6 +20,8 @@ const RESOURCE_KEYS: Record<string, string> = {
   'migration-threshold': 'migration_threshold',
   failure_timeout: 'failure_timeout',
   'failure-timeout': 'failure_timeout',
+  garp_refresh: 'garp_refresh',
+  'garp-refresh': 'garp_refresh',
   resource_stickiness: 'resource_stickiness',
   'resource-stickiness': 'resource_stickiness',
   stickiness: 'resource_stickiness',
@@ -79,7 +81,7 @@ export function resourceSettings(words: string[]): Record<string, unknown> {
     const key = RESOURCE_KEYS[k];
     if (!key) {
       const guess = closest(k, [...Object.keys(RESOURCE_KEYS), 'interval']);
-      throw new WordsError(`unknown resource setting "${k}"${guess ? ` (did you mean ${guess}?)` : ''}; settings: ip, cidr_netmask, op monitor interval, meta migration-threshold, failure-timeout, resource-stickiness, target-role`);
+      throw new WordsError(`unknown resource setting "${k}"${guess ? ` (did you mean ${guess}?)` : ''}; settings: ip, cidr_netmask, garp_refresh, op monitor interval, meta migration-threshold, failure-timeout, resource-stickiness, target-role`);
     }
     if (key in out) throw new WordsError(`${k} is given twice`);
     out[key] = value(key, v);

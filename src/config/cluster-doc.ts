@@ -13,7 +13,7 @@ import { Issues, type ConfigError } from './errors.ts';
 import { formatDuration } from './duration.ts';
 import { readDefaults, readResources, checkAgainstNodes } from './resources.ts';
 import { describe, isMapping } from './read.ts';
-import { INFINITY_SCORE, scoreText } from './schema.ts';
+import { DEFAULTS, INFINITY_SCORE, scoreText } from './schema.ts';
 import type { HealthCheckConfig, NodeConfig, PihaConfig, ResourceConfig } from './types.ts';
 
 export interface ClusterProperties {
@@ -71,6 +71,10 @@ export function resourceToRaw(r: ResourceConfig): Record<string, unknown> {
     migration_threshold: r.migrationThreshold,
     failure_timeout: formatDuration(r.failureTimeoutMs),
   };
+  // Written only when it differs from the default (as target_role and with:): a node of the
+  // build before garp_refresh refuses a document with a key it does not know, so a cluster
+  // being upgraded one node at a time keeps agreeing until somebody sets it.
+  if (r.garpRefreshMs !== DEFAULTS.garpRefreshMs) out.garp_refresh = formatDuration(r.garpRefreshMs);
   if (Object.keys(r.prefers).length) out.prefers = { ...r.prefers };
   if (r.stickiness !== undefined) out.resource_stickiness = r.stickiness;
   if (r.checks.length) out.checks = r.checks.map(checkToRaw);

@@ -2,6 +2,7 @@
 
 import type { Issues } from './errors.ts';
 import { readChecks } from './checks.ts';
+import { formatDuration } from './duration.ts';
 import { canonicalIP, checkIP, checkName, ipFamily } from './formats.ts';
 import type { NodeDraft } from './nodes.ts';
 import { indexPath, keyPath } from './path.ts';
@@ -43,6 +44,7 @@ function readResource(issues: Issues, raw: unknown, path: string): ResourceDraft
       s.int('migration_threshold', { example: 'migration_threshold: 3', min: 0, what: 'a non-negative whole number (0 = never move because of failures)' }) ??
       DEFAULTS.migrationThreshold,
     failureTimeoutMs: s.duration('failure_timeout', { example: 'failure_timeout: 60s', min: 0 }) ?? DEFAULTS.failureTimeoutMs,
+    garpRefreshMs: readGarpRefresh(s),
     prefers: readPrefers(s),
     checks: readChecks(issues, s.nested('checks'), s.pathOf('checks')),
   };
@@ -53,6 +55,23 @@ function readResource(issues: Issues, raw: unknown, path: string): ResourceDraft
   const colocation = [...readColocation(s, 'with', 1), ...readColocation(s, 'not_with', -1)];
   if (colocation.length) r.colocation = colocation;
   return r;
+}
+
+/**
+ * `garp_refresh:` the period of the held VIP's re-announcements (garp.ts), as keepalived's
+ * vrrp_garp_master_refresh: 0 = none, else at least 1 s, because each announcement starts
+ * processes (arping -U and -A, or na6, and the conflict probe when it is on).
+ */
+function readGarpRefresh(s: Section): number {
+  const ms = s.duration('garp_refresh', { example: 'garp_refresh: 30s', min: 0 });
+  if (ms === undefined) return DEFAULTS.garpRefreshMs;
+  if (ms > 0 && ms < 1000) {
+    s.issues.add(
+      s.pathOf('garp_refresh'),
+      `must be 0 for none, or 1s or more, not ${formatDuration(ms)} (each announcement starts arping or na6 processes, and a conflict probe)`,
+    );
+  }
+  return ms;
 }
 
 /**

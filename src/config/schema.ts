@@ -18,7 +18,7 @@ export const DEFAULTS_KEYS = ['resource_stickiness'] as const;
 
 export const RESOURCE_KEYS = [
   'name', 'type', 'ip', 'cidr_netmask', 'monitor_interval', 'migration_threshold',
-  'failure_timeout', 'prefers', 'resource_stickiness', 'checks', 'target_role', 'with', 'not_with',
+  'failure_timeout', 'garp_refresh', 'prefers', 'resource_stickiness', 'checks', 'target_role', 'with', 'not_with',
 ] as const;
 /** Pacemaker's INFINITY: a colocation score this large (or its negative) is mandatory. */
 export const INFINITY_SCORE = 1_000_000;
@@ -73,6 +73,7 @@ export const DEFAULTS = {
   monitorIntervalMs: 5_000,
   migrationThreshold: 3,
   failureTimeoutMs: 0, // failures never expire unless asked
+  garpRefreshMs: 30_000, // periodic re-announcement of a held VIP (keepalived's vrrp_garp_master_refresh: 0 = none)
   check: { intervalMs: 5_000, timeoutMs: 2_000, rise: 2, fall: 3 },
 } as const;
 

@@ -30,6 +30,11 @@ export interface ResourceConfig {
   monitorIntervalMs: number;
   migrationThreshold: number; // 0 = never move away because of failures (Pacemaker: INFINITY)
   failureTimeoutMs: number; // 0 = failures never expire
+  /**
+   * ms between the periodic gratuitous ARP / unsolicited NA announcements while the VIP is held
+   * (the conflict probe, when on, rides on each); 0 = none. The takeover bursts are separate.
+   */
+  garpRefreshMs: number;
   prefers: Record<string, number>; // node name -> location score
   stickiness?: number; // overrides defaults.resource_stickiness
   checks: HealthCheckConfig[];

@@ -47,7 +47,7 @@ export interface DaemonOptions {
   onExitRequest?: (why: string) => void;
 }
 
-const vipOf = (r: ResourceConfig): VipResource => ({ name: r.name, ip: r.ip, cidr: r.cidrNetmask });
+const vipOf = (r: ResourceConfig): VipResource => ({ name: r.name, ip: r.ip, cidr: r.cidrNetmask, garpRefreshMs: r.garpRefreshMs });
 
 export function safetyInfo(config: PihaConfig, kernelLifetime: boolean): SafetyInfo {
   const f = config.fencing;
@@ -464,8 +464,10 @@ export class Daemon {
       case 'acquire': {
         const r = { name: e.resource };
         this.failovers++;
-        this.knownVips.set(e.ip, { name: e.resource, ip: e.ip, cidr: e.cidr });
-        void this.vip.acquire({ name: e.resource, ip: e.ip, cidr: e.cidr }, e.validLftSec, e.notAfter).then((res) => {
+        // The announcement period is the resource's garp_refresh (the core's effect carries no timing).
+        const v: VipResource = { name: e.resource, ip: e.ip, cidr: e.cidr, garpRefreshMs: this.resources.get(e.resource)?.garpRefreshMs };
+        this.knownVips.set(e.ip, v);
+        void this.vip.acquire(v, e.validLftSec, e.notAfter).then((res) => {
           if (res === 'failed') this.step({ kind: 'monitor', resource: r.name, ok: false, reason: 'could not add the address' });
           else if (res === 'skipped') {
             this.log.warn({ event: 'acquire_skipped', resource: r.name }, 'address add skipped: the daemon ran late');
@@ -600,6 +602,9 @@ export class Daemon {
     this.warnConflictTools(list.map((r) => r.ip));
     for (const r of list) {
       this.knownVips.set(r.ip, vipOf(r));
+      // A changed garp_refresh takes effect on a VIP held now, not at its next takeover (the
+      // core keeps a held address through an edit that does not move it: no new acquire).
+      this.vip.setGarpRefresh(r.ip, r.garpRefreshMs);
       if (!this.resources.has(r.name)) {
         this.resources.set(r.name, r);
         if (!this.stopping) this.startMonitor(r);

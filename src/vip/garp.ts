@@ -54,7 +54,11 @@ export interface GarpOptions {
   burstIntervalMs?: number;
   /** Second burst this long after takeover (default 2000 ms, 0 = none). */
   secondBurstDelayMs?: number;
-  /** Periodic announcement while held (default 10000 ms, 0 = none). */
+  /**
+   * Periodic announcement while held (default 30000 ms, 0 = none); start() may give each
+   * address its own (the resource's garp_refresh). Each one starts a process per form, and
+   * the conflict probe rides on it: on a Pi that is most of an idle holder's CPU.
+   */
   refreshIntervalMs?: number;
   /** Packets of each form per periodic announcement (default 1). */
   refreshCount?: number;
@@ -107,6 +111,9 @@ interface Announce {
   probing: boolean;
   /** performance.now() of the last conflict burst. */
   conflictBurstAt: number;
+  /** The periodic announcement's interval timer (also in timers), and its period. */
+  periodic: NodeJS.Timeout | null;
+  periodMs: number;
 }
 
 export class GarpAnnouncer {
@@ -125,7 +132,7 @@ export class GarpAnnouncer {
       burstCount: g.burstCount ?? 3,
       burstIntervalMs: g.burstIntervalMs ?? 200,
       secondBurstDelayMs: g.secondBurstDelayMs ?? 2000,
-      refreshIntervalMs: g.refreshIntervalMs ?? 10_000,
+      refreshIntervalMs: g.refreshIntervalMs ?? 30_000,
       refreshCount: g.refreshCount ?? 1,
       forms: g.forms ?? ['request', 'reply'],
       processTimeoutMs: g.processTimeoutMs ?? 3000,
@@ -135,21 +142,49 @@ export class GarpAnnouncer {
     };
   }
 
-  /** Takeover schedule for `ip`: burst now, second burst, then periodic. Replaces any running one. */
-  start(ip: string): void {
+  /**
+   * Takeover schedule for `ip`: burst now, second burst, then periodic every
+   * `refreshIntervalMs` (0 = none). Replaces any running one.
+   */
+  start(ip: string, refreshIntervalMs = this.o.refreshIntervalMs): void {
     this.stop(ip);
     if (!this.o.enabled) return;
-    const a: Announce = { timers: new Set(), procs: new Set(), probing: false, conflictBurstAt: -Infinity };
+    const a: Announce = { timers: new Set(), procs: new Set(), probing: false, conflictBurstAt: -Infinity, periodic: null, periodMs: 0 };
     this.active.set(ip, a);
     this.burst(ip, a, this.o.burstCount);
     if (this.o.secondBurstDelayMs > 0) this.after(a, this.o.secondBurstDelayMs, () => this.burst(ip, a, this.o.burstCount));
-    if (this.o.refreshIntervalMs > 0) {
+    this.schedulePeriodic(ip, a, refreshIntervalMs);
+  }
+
+  /**
+   * A held address's period changed (garp_refresh edited while it is held): the periodic
+   * announcements follow at once, without a takeover burst. No-op if `ip` is not announced.
+   */
+  setRefresh(ip: string, refreshIntervalMs: number): void {
+    const a = this.active.get(ip);
+    if (a && a.periodMs !== refreshIntervalMs) this.schedulePeriodic(ip, a, refreshIntervalMs);
+  }
+
+  /** Current periodic interval of `ip` (0 = none; undefined = not announced). For tests and status. */
+  refreshOf(ip: string): number | undefined {
+    return this.active.get(ip)?.periodMs;
+  }
+
+  private schedulePeriodic(ip: string, a: Announce, refreshIntervalMs: number): void {
+    if (a.periodic) {
+      clearInterval(a.periodic);
+      a.timers.delete(a.periodic);
+      a.periodic = null;
+    }
+    a.periodMs = Math.max(0, refreshIntervalMs);
+    if (a.periodMs > 0) {
       const t = setInterval(() => {
         this.burst(ip, a, this.o.refreshCount);
         this.probe(ip, a);
-      }, this.o.refreshIntervalMs);
+      }, a.periodMs);
       t.unref();
       a.timers.add(t);
+      a.periodic = t;
     }
   }
 

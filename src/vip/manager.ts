@@ -30,6 +30,8 @@ export interface VipResource {
   name: string;
   ip: string;
   cidr: number;
+  /** The resource's garp_refresh: ms between periodic announcements while held (0 = none); absent = the announcer's default. */
+  garpRefreshMs?: number;
 }
 
 export type AcquireResult = 'added' | 'skipped' | 'failed';
@@ -183,9 +185,14 @@ export class VipManager {
     this.lifetimeEnd.set(res.ip, validLftSec === null ? Infinity : t0 + validLftSec * 1000);
     if ((this.gen.get(res.ip) ?? 0) === g) {
       this.names.set(res.ip, res.name);
-      this.garp.start(res.ip);
+      this.garp.start(res.ip, res.garpRefreshMs);
     }
     return this.acquired(res, 'added', validLftSec);
+  }
+
+  /** The resource's garp_refresh changed while `ip` may be held: re-time its periodic announcements. */
+  setGarpRefresh(ip: string, ms: number): void {
+    this.garp.setRefresh(ip, ms);
   }
 
   /**

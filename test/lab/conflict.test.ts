@@ -2,12 +2,15 @@
 // the cluster holds. A 3-node cluster holds an IPv4 and an IPv6 VIP; the client namespace then
 // plays a rogue host: it adds the same addresses and announces itself (arping -U, na6), so a
 // cluster node's neighbour cache (the "observer", a node that does not hold the VIP) points to
-// the rogue. Within one announcement period (10 s) the holder's probe (arping -D / ndisc6)
-// hears the rogue: `vip_conflict` with the rogue's MAC in `piha events`, the counter
+// the rogue. Within one announcement period (10 s here) the holder's probe (arping -D /
+// ndisc6) hears the rogue: `vip_conflict` with the rogue's MAC in `piha events`, the counter
 // piha_vip_conflicts_total, a re-announcement burst on the wire, the observer's cache back on
 // the holder; the holder keeps the VIP (never two cluster holders); when the rogue leaves,
 // `vip_conflict_cleared`. And a cluster with no rogue: probes go out every 10 s, and over
 // ~25 s nothing is reported (no false positives from our own replies).
+//
+// The period is the resource's garp_refresh (default 30 s): the timings below assume one
+// probe per PERIOD_MS, so both VIPs set garp_refresh: 10s explicitly.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -16,12 +19,16 @@ import { LabCluster, VIP } from './cluster.ts';
 import { findExecutable } from '../../src/vip/garp.ts';
 
 const VIP6 = '2001:db8::150';
+/** The announcement (and probe) period the resources below set with garp_refresh. */
+const PERIOD_MS = 10_000;
 const RESOURCES = `  - name: vip
     ip: ${VIP}
     monitor_interval: 1s
+    garp_refresh: ${PERIOD_MS / 1000}s
   - name: api6
     ip: ${VIP6}
-    monitor_interval: 1s`;
+    monitor_interval: 1s
+    garp_refresh: ${PERIOD_MS / 1000}s`;
 
 async function needTools(t: { skip(m?: string): void }): Promise<boolean> {
   if (!(await requireLab(t))) return false;
@@ -151,7 +158,7 @@ test('a rogue host with both VIPs: vip_conflict with its MAC, counted, re-announ
       // Just after one of the holder's probes has finished listening (arping -D waits 1 s,
       // ndisc6 0.5 s; ndisc6 also takes the rogue's unsolicited NA heard in that window as an
       // answer): so the rogue's announcement is not undone by a periodic one before we look,
-      // and it is the NEXT probe, ~10 s away, that must find the rogue.
+      // and it is the NEXT probe, one PERIOD_MS (~10 s) away, that must find the rogue.
       const n0 = cap.packets.length;
       await until(`a probe for ${f.ip} from ${f.holder}`, () => cap.packets.slice(n0).some((p) => p.srcMac === f.hMac && f.isProbe(p.line)), 15_000);
       await sleep(1200);
@@ -167,11 +174,11 @@ test('a rogue host with both VIPs: vip_conflict with its MAC, counted, re-announ
     }
 
     for (const f of fam) {
-      // Within one announcement period (10 s) plus generous slack for a loaded machine.
+      // Within one announcement period (PERIOD_MS, 10 s) plus generous slack for a loaded machine.
       const ev = await until(
         `vip_conflict for ${f.ip} on ${f.holder}`,
         async () => (await events(c, f.holder)).find((e) => e.type === 'vip_conflict' && e.ip === f.ip),
-        10_000 + 12_000 - (now() - f.tRogue),
+        PERIOD_MS + 12_000 - (now() - f.tRogue),
         500,
       );
       const seenAfter = ev.monoMs - f.tRogue;
@@ -183,12 +190,12 @@ test('a rogue host with both VIPs: vip_conflict with its MAC, counted, re-announ
       assert.equal(ev.fields.mac, rogue.mac);
       assert.deepEqual(ev.fields.macs, [rogue.mac]);
       assert.equal(ev.fields.reannounced, true);
-      assert.ok(seenAfter < 10_000 + 6000, `detected ${seenAfter.toFixed(0)} ms after the rogue appeared (one period is 10 s)`);
+      assert.ok(seenAfter < PERIOD_MS + 6000, `detected ${seenAfter.toFixed(0)} ms after the rogue appeared (one period is ${PERIOD_MS / 1000} s)`);
       // The same event over HTTP (/events), from the client.
       const page = JSON.parse(await curl(lab, 'client', `http://${lab.node(f.holder).addr}:9405/events`));
       assert.ok(page.events.some((e: any) => e.type === 'vip_conflict' && e.ip === f.ip && e.fields.mac === rogue.mac));
       // The re-announcement burst on the wire (a takeover-sized burst: 3 within ~0.4 s; the
-      // periodic announcement is one per 10 s) and the observer's entry back on the holder.
+      // periodic announcement is one per PERIOD_MS) and the observer's entry back on the holder.
       const burst = await until(
         `a re-announcement burst for ${f.ip} from ${f.holder}`,
         () => burstIn(cap.packets.slice(f.from).filter((p) => p.srcMac === f.hMac && f.isAnnounce(p.line)), 3, 1.5),
@@ -216,7 +223,7 @@ test('a rogue host with both VIPs: vip_conflict with its MAC, counted, re-announ
       const ev = await until(
         `vip_conflict_cleared for ${f.ip} on ${f.holder}`,
         async () => (await events(c, f.holder)).find((e) => e.type === 'vip_conflict_cleared' && e.ip === f.ip),
-        10_000 + 12_000 - (now() - tGone),
+        PERIOD_MS + 12_000 - (now() - tGone),
         500,
       );
       t.diagnostic(`${f.ip}: ${ev.message}`);

@@ -61,6 +61,7 @@ export function simConfig(s: SimClusterShape): PihaConfig {
     monitorIntervalMs: 1000,
     migrationThreshold: s.migrationThreshold ?? 2,
     failureTimeoutMs: s.failureTimeoutMs ?? 10_000,
+    garpRefreshMs: 30_000,
     prefers: s.prefers ? { [`n${(i % s.nodes) + 1}`]: 50 } : {},
     checks: [],
     ...((s.colocations ?? []).some((c) => c.from === i)

@@ -27,6 +27,25 @@ test('--flags are the same as key=value words; file spellings work too', () => {
   assert.deepEqual(createResource('x', ['vip', '--ip=192.0.2.9'.slice(2)]).ip, '192.0.2.9');
 });
 
+test('garp-refresh / garp_refresh: kept as text, validated and shown as an attribute', () => {
+  const r = createResource('x', ['ip=192.0.2.9', 'garp-refresh=15s']);
+  assert.deepEqual(r, { name: 'x', type: 'vip', ip: '192.0.2.9', garp_refresh: '15s' });
+  assert.deepEqual(resourceSettings(['garp_refresh=0']), { garp_refresh: '0' });
+  assert.deepEqual(resourceSettings(['--garp-refresh=1m']), { garp_refresh: '1m' });
+  const cfg = config();
+  const doc = docFromRaw(docToRaw({ resources: cfg.resources, defaults: cfg.defaults, properties: { stonithEnabled: false } }), cfg.nodes).doc!;
+  const created = applyChange(doc, { op: 'create', resource: createResource('web', ['ip=192.0.2.160', 'garp-refresh=15s']) }, cfg.nodes);
+  assert.ok('doc' in created, JSON.stringify(created));
+  assert.equal(created.doc.resources.find((x) => x.name === 'web')!.garpRefreshMs, 15000);
+  const raw = docToRaw(created.doc).resources.find((x) => (x as Record<string, unknown>).name === 'web') as Record<string, unknown>;
+  assert.match(formatResource(raw), /Attributes: ip=192\.0\.2\.160 cidr_netmask=32 garp_refresh=15s\n/);
+  const updated = applyChange(created.doc, { op: 'update', name: 'web', set: resourceSettings(['garp-refresh=0']) }, cfg.nodes);
+  assert.ok('doc' in updated && updated.doc.resources.find((x) => x.name === 'web')!.garpRefreshMs === 0, JSON.stringify(updated));
+  const bad = applyChange(created.doc, { op: 'update', name: 'web', set: resourceSettings(['garp-refresh=500ms']) }, cfg.nodes);
+  assert.ok('error' in bad && /resource web garp_refresh: must be 0 for none, or 1s or more/.test(bad.error), JSON.stringify(bad));
+  assert.throws(() => resourceSettings(['garp-refersh=5s']), /did you mean garp[_-]refresh\?.*settings: .*garp_refresh/);
+});
+
 test('bad words get clear errors', () => {
   assert.throws(() => createResource('x', ['apache', 'ip=1.2.3.4']), /virtual IPs only/);
   assert.throws(() => createResource('x', ['cidr_netmask=24']), /needs ip=/);

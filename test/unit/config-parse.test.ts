@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parseConfig, type PihaConfig } from '../../src/config/index.ts';
 import { defaultFencing, defaultHardware } from '../../src/config/fencing-defaults.ts';
 import { defaultHooks } from '../../src/config/hooks.ts';
+import { decodeDoc, docFromConfig, docFromRaw, docToRaw, encodeDoc } from '../../src/config/cluster-doc.ts';
 
 const FULL = `cluster:
   name: lbcluster
@@ -34,6 +35,7 @@ resources:
     monitor_interval: 5s
     migration_threshold: 2
     failure_timeout: 60s
+    garp_refresh: 10s
     prefers: { worker0: 50, worker1: -10 }
     resource_stickiness: 60
     checks:
@@ -85,6 +87,7 @@ test('the full example parses to the normalised config', () => {
         monitorIntervalMs: 5000,
         migrationThreshold: 2,
         failureTimeoutMs: 60000,
+        garpRefreshMs: 10000,
         prefers: { worker0: 50, worker1: -10 },
         stickiness: 60,
         checks: [
@@ -126,7 +129,7 @@ resources:
     hardware: defaultHardware(),
     hooks: defaultHooks(),
     resources: [
-      { name: 'web', type: 'vip', ip: '10.0.0.100', cidrNetmask: 32, monitorIntervalMs: 5000, migrationThreshold: 3, failureTimeoutMs: 0, prefers: {}, checks: [] },
+      { name: 'web', type: 'vip', ip: '10.0.0.100', cidrNetmask: 32, monitorIntervalMs: 5000, migrationThreshold: 3, failureTimeoutMs: 0, garpRefreshMs: 30000, prefers: {}, checks: [] },
     ],
   });
 });
@@ -156,6 +159,43 @@ resources: [{ name: web, ip: 10.0.0.100, failure_timeout: ${ft} }]
     assert.deepEqual(r.errors, [], ft);
     assert.equal(r.config!.resources[0].failureTimeoutMs, 0);
   }
+});
+
+test('garp_refresh: 30 s when absent, a duration, 0 = none; kept through the cluster document', () => {
+  const parse = (line: string) =>
+    parseConfig(`
+cluster: { name: c1 }
+nodes: [{ name: a, id: 1, addr: 10.0.0.1 }]
+resources:
+  - { name: web, ip: 10.0.0.100${line ? `, ${line}` : ''} }
+  - { name: dns, ip: 10.0.0.101 }
+`);
+  const ms = (line: string): number => {
+    const r = parse(line);
+    assert.deepEqual(r.errors, [], line);
+    return r.config!.resources[0].garpRefreshMs;
+  };
+  assert.equal(ms(''), 30000);
+  assert.equal(ms('garp_refresh: 10s'), 10000);
+  assert.equal(ms('garp_refresh: 1s'), 1000);
+  assert.equal(ms('garp_refresh: 2m'), 120000);
+  for (const zero of ['0', '"0"', '0s']) assert.equal(ms(`garp_refresh: ${zero}`), 0, zero);
+
+  // The document replicated between nodes spells it as the file does and reads back the same.
+  const config = parse('garp_refresh: 10s').config!;
+  const doc = docFromConfig(config);
+  const raw = docToRaw(doc);
+  assert.equal((raw.resources[0] as Record<string, unknown>).garp_refresh, '10s');
+  // The default is left out, so a node of the build before garp_refresh (which refuses keys it
+  // does not know) still accepts the documents of a cluster that never set it.
+  assert.ok(!('garp_refresh' in (raw.resources[1] as Record<string, unknown>)), 'default written out');
+  assert.deepEqual(decodeDoc(encodeDoc(doc), config.nodes), doc);
+  assert.deepEqual(decodeDoc(encodeDoc({ ...doc, resources: [{ ...doc.resources[0], garpRefreshMs: 0 }] }), config.nodes)!.resources[0].garpRefreshMs, 0);
+  // A document without the key (the default, or written before garp_refresh existed) reads as 30 s.
+  for (const r of raw.resources as Record<string, unknown>[]) delete r.garp_refresh;
+  const old = docFromRaw(raw, config.nodes);
+  assert.deepEqual(old.errors, []);
+  assert.deepEqual(old.doc!.resources.map((r) => r.garpRefreshMs), [30000, 30000]);
 });
 
 test('errors carry the line they are on', () => {

@@ -133,6 +133,17 @@ test('bad durations', () => {
   expectError(edit((c) => (c.resources[0].monitor_interval = ['5s'])), 'resources[0].monitor_interval', 'must be a duration like 100ms');
 });
 
+test('garp_refresh: 0 for none or at least 1 s, a duration', () => {
+  expectError(edit((c) => (c.resources[0].garp_refresh = '500ms')), 'resources[0].garp_refresh', 'must be 0 for none, or 1s or more, not 500ms', 'arping');
+  expectError(edit((c) => (c.resources[0].garp_refresh = '999ms')), 'resources[0].garp_refresh', '0 for none, or 1s or more');
+  expectError(edit((c) => (c.resources[0].garp_refresh = 'banana')), 'resources[0].garp_refresh', '"banana" is not a duration');
+  expectError(edit((c) => (c.resources[0].garp_refresh = 30)), 'resources[0].garp_refresh', '30 has no unit');
+  expectError(edit((c) => (c.resources[0].garp_refresh = '-1s')), 'resources[0].garp_refresh', 'negative');
+  expectError(edit((c) => (c.resources[0].garp_refresh = null)), 'resources[0].garp_refresh', 'has no value', 'garp_refresh: 30s');
+  expectError(edit((c) => (c.resources[0].garp_refrsh = '30s')), 'resources[0].garp_refrsh', 'did you mean garp_refresh?');
+  for (const ok of ['0', '0s', '1s', '30s']) assert.deepEqual(errorsOf(edit((c) => (c.resources[0].garp_refresh = ok))), [], ok);
+});
+
 test('ports, netmasks, clock drift and other ranges', () => {
   expectError(edit((c) => (c.cluster.port = 0)), 'cluster.port', 'port number 1-65535, not 0');
   expectError(edit((c) => (c.cluster.port = 70000)), 'cluster.port', 'port number 1-65535, not 70000');

@@ -35,6 +35,7 @@ export function resource(over: Partial<ResourceConfig> = {}): ResourceConfig {
     monitorIntervalMs: 1000,
     migrationThreshold: 3,
     failureTimeoutMs: 0,
+    garpRefreshMs: 30_000,
     prefers: {},
     checks: [],
     ...over,

@@ -74,6 +74,7 @@ resources:
     monitor_interval: 5s
     migration_threshold: 2
     failure_timeout: 60s
+    garp_refresh: 10s
     prefers: { worker0: 50, worker1: -10 }
     resource_stickiness: 60
     checks:

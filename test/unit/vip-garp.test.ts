@@ -1,10 +1,11 @@
 // Gratuitous ARP as seen from another machine (the client namespace): both forms go out,
-// a stale neighbour entry is corrected, and nothing is sent after release.
+// a stale neighbour entry is corrected, and nothing is sent after release. First, without a
+// namespace: the periodic schedule (a resource's garp_refresh) under fake timers.
 
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { after, before, describe, it } from 'node:test';
-import { GarpAnnouncer, type GarpResult } from '../../src/vip/garp.ts';
+import { after, before, describe, it, test } from 'node:test';
+import { findExecutable, GarpAnnouncer, type GarpResult } from '../../src/vip/garp.ts';
 import { VipManager, type VipEvent } from '../../src/vip/manager.ts';
 import type { GarpOptions } from '../../src/vip/garp.ts';
 import { Lab, labUnavailable, sleep } from './vip-netns.ts';
@@ -20,6 +21,91 @@ const FAKE_MAC = '02:00:00:00:00:99';
 const isRequest = (l: string, mac: string): boolean =>
   l.includes(` ${mac} > `) && new RegExp(`Request who-has ${res.ip} (\\(\\S+\\) )?tell ${res.ip},`).test(l);
 const isReply = (l: string, mac: string): boolean => l.includes(` ${mac} > `) && l.includes(`Reply ${res.ip} is-at ${mac},`);
+
+test('the periodic announcement follows the interval given to start(), else the option, else 30 s (fake timers)', (t) => {
+  // The processes are real (`true` stands in for arping) and counted while still in flight:
+  // nothing here yields to the event loop, so none is reaped and inFlight counts every spawn.
+  const stand = findExecutable('true');
+  assert.ok(stand, 'true is on PATH');
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  // A 0 ms interval (garp_refresh: 0 not honoured) would spin the fake clock and fork without
+  // end: refuse it at once. Restored in finally, before the fake timers are.
+  const fakeInterval = globalThis.setInterval;
+  globalThis.setInterval = ((fn: () => void, ms?: number) => {
+    if (!(ms !== undefined && ms > 0)) throw new Error(`setInterval(${ms}): a periodic announcement needs a period`);
+    return fakeInterval(fn, ms);
+  }) as typeof setInterval;
+  const made: GarpAnnouncer[] = [];
+  const announcer = (refreshIntervalMs?: number): GarpAnnouncer => {
+    const g = new GarpAnnouncer({
+      ifname: 'eth0',
+      options: { arpingPath: stand, burstCount: 1, secondBurstDelayMs: 0, processTimeoutMs: 3_600_000, ...(refreshIntervalMs === undefined ? {} : { refreshIntervalMs }) },
+    });
+    made.push(g);
+    return g;
+  };
+  try {
+    const custom = announcer(); // the resource says 5 s
+    custom.start(res.ip, 5000);
+    const byDefault = announcer(); // nothing said: 30 s
+    byDefault.start(res.ip);
+    const byOption = announcer(7000); // the announcer's option, no per-address value
+    byOption.start(res.ip);
+    const none = announcer(7000); // garp_refresh: 0 = none, whatever the option
+    none.start(res.ip, 0);
+    const counts = () => made.map((g) => g.inFlight);
+    assert.deepEqual(counts(), [2, 2, 2, 2], 'takeover burst: one request and one reply each');
+    t.mock.timers.tick(4999);
+    assert.deepEqual(counts(), [2, 2, 2, 2]);
+    t.mock.timers.tick(1); // 5 s
+    assert.deepEqual(counts(), [4, 2, 2, 2]);
+    t.mock.timers.tick(2000); // 7 s
+    assert.deepEqual(counts(), [4, 2, 4, 2]);
+    t.mock.timers.tick(22_999); // 29.999 s
+    assert.deepEqual(counts(), [12, 2, 10, 2]);
+    t.mock.timers.tick(1); // 30 s
+    assert.deepEqual(counts(), [14, 4, 10, 2]);
+    // A new start() (a re-acquire) takes its own interval; stop() ends it.
+    custom.start(res.ip, 2000);
+    t.mock.timers.tick(2000);
+    assert.equal(custom.inFlight, 4, 'killed the old ones, burst, then one periodic at 2 s');
+    custom.stop(res.ip);
+    t.mock.timers.tick(10_000);
+    assert.equal(custom.inFlight, 0);
+  } finally {
+    globalThis.setInterval = fakeInterval;
+    for (const g of made) g.close();
+  }
+});
+
+test('setRefresh re-times the periodic announcement of a held address at once, without a burst (fake timers)', (t) => {
+  const stand = findExecutable('true');
+  assert.ok(stand, 'true is on PATH');
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  const g = new GarpAnnouncer({ ifname: 'eth0', options: { arpingPath: stand, burstCount: 1, secondBurstDelayMs: 0, processTimeoutMs: 3_600_000 } });
+  try {
+    g.setRefresh(res.ip, 1000); // not announced: nothing starts
+    assert.equal(g.isActive(res.ip), false);
+    g.start(res.ip); // default 30 s
+    assert.equal(g.refreshOf(res.ip), 30_000);
+    t.mock.timers.tick(10_000);
+    assert.equal(g.inFlight, 2, 'only the takeover burst so far');
+    g.setRefresh(res.ip, 5000); // garp_refresh edited to 5s while held
+    assert.equal(g.inFlight, 2, 'no burst for an edit');
+    t.mock.timers.tick(4999);
+    assert.equal(g.inFlight, 2);
+    t.mock.timers.tick(1);
+    assert.equal(g.inFlight, 4, 'the new period counts from the edit');
+    t.mock.timers.tick(20_000); // the old 30 s timer is gone: 4 more at 5 s steps, none extra at 30 s
+    assert.equal(g.inFlight, 12);
+    g.setRefresh(res.ip, 0); // garp_refresh: 0
+    assert.equal(g.refreshOf(res.ip), 0);
+    t.mock.timers.tick(60_000);
+    assert.equal(g.inFlight, 12, 'none after 0');
+  } finally {
+    g.close();
+  }
+});
 
 describe('vip GARP', { skip }, () => {
   let lab: Lab;
@@ -97,6 +183,20 @@ describe('vip GARP', { skip }, () => {
       await sleep(1200);
       assert.equal(cap.lines().filter((l) => l.includes(res.ip)).length, n, 'GARP after release');
     } finally {
+      await cap.stop();
+    }
+  });
+
+  it("the resource's garp refresh (VipResource.garpRefreshMs) sets the period, not the manager's option", async () => {
+    const cap = await lab.captureArp();
+    const m = manager({ burstCount: 1, secondBurstDelayMs: 0, refreshIntervalMs: 0 });
+    try {
+      await m.acquire({ ...res, garpRefreshMs: 400 }, 30, now() + 1000);
+      await sleep(1500); // t=0 burst, then 0.4, 0.8, 1.2 s
+      const reqs = cap.lines().filter((l) => isRequest(l, mac)).length;
+      assert.ok(reqs >= 3, `expected >= 3 requests (the option alone would send 1), saw ${reqs}`);
+    } finally {
+      await m.release(res);
       await cap.stop();
     }
   });
