@@ -7,6 +7,11 @@
 // Protocol, one line per message on the guard's stdin:
 //   pet <seconds> <ip/cidr,ip/cidr,...|->   the listed addresses must be gone <seconds> from now
 //                                           unless another pet arrives first ('-' = none held)
+//   pet <seconds>                           the same addresses as the last pet, a new deadline
+//                                           (what the daemon writes while the list stays the
+//                                           same: bash's read takes a pipe one byte per read(2),
+//                                           so a line of ~10 bytes costs the guard a third of a
+//                                           full one, 2-3 times a second on a holder)
 //   stop                                    clean exit, remove nothing (the daemon released)
 // bash's `read -t` takes fractional seconds and needs no polling: the guard sleeps in read().
 
@@ -25,7 +30,7 @@ while :; do
   IFS=' ' read -r -t "$t" cmd a b; rc=$?
   if [ $rc -eq 0 ]; then
     case "$cmd" in
-      pet) t="$a"; if [ "$b" = "-" ]; then ips=""; else ips="$b"; fi ;;
+      pet) t="$a"; case "$b" in "") ;; "-") ips="" ;; *) ips="$b" ;; esac ;;
       stop) exit 0 ;;
     esac
     continue
@@ -102,10 +107,11 @@ export class AddressGuard {
       const skipMs = Math.max(20, Math.min(250, (deadline - now) / 5));
       if (deadline >= this.lastDeadline && deadline - this.lastDeadline < skipMs) return;
     }
+    const same = list === this.lastList;
     this.lastList = list;
     this.lastDeadline = deadline;
     const secs = addrs.length ? Math.max(0, deadline - now) / 1000 : 3600;
-    this.child.stdin!.write(`pet ${secs.toFixed(3)} ${list}\n`);
+    this.child.stdin!.write(same ? `pet ${secs.toFixed(3)}\n` : `pet ${secs.toFixed(3)} ${list}\n`);
   }
 
   /** Clean exit: the daemon has released everything itself. */

@@ -76,6 +76,29 @@ describe('address guard', { skip: process.getuid?.() !== 0 ? 'needs root' : fals
     g.stop();
   });
 
+  it('a pet that only moves the deadline (same addresses, short line) keeps the list it protects', async () => {
+    const removed: string[] = [];
+    const g = new AddressGuard({ ifname: 'eth0', netns: ns, onRemoved: (a) => removed.push(a) });
+    g.start();
+    add('192.0.2.153');
+    try {
+      await sleep(100);
+      const t0 = now();
+      g.pet(['192.0.2.153/32'], t0 + 300, t0); // full line
+      await sleep(100);
+      g.pet(['192.0.2.153/32'], t0 + 700, now()); // same list: "pet <seconds>" only
+      await sleep(450); // past the first deadline
+      assert.ok(has('192.0.2.153'), 'the second pet moved the deadline');
+      const gone = await until(() => !has('192.0.2.153'), 2000);
+      assert.ok(gone < 2000, 'still removed at the moved deadline: the short pet kept the address list');
+      await sleep(50);
+      assert.deepEqual(removed, ['192.0.2.153/32']);
+    } finally {
+      g.stop(); // a guard left running would keep this test file alive
+      if (has('192.0.2.153')) execFileSync('ip', ['-n', ns, 'addr', 'del', '192.0.2.153/32', 'dev', 'eth0']);
+    }
+  });
+
   it('removes at once when the daemon dies (EOF), and nothing on a clean stop', async () => {
     const g = new AddressGuard({ ifname: 'eth0', netns: ns });
     g.start();
