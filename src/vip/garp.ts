@@ -57,7 +57,8 @@ export interface GarpOptions {
   /**
    * Periodic announcement while held (default 30000 ms, 0 = none); start() may give each
    * address its own (the resource's garp_refresh). Each one starts a process per form, and
-   * the conflict probe rides on it: on a Pi that is most of an idle holder's CPU.
+   * the conflict probe rides on it: a fork of the ~50 MB daemon each, then copy-on-write faults
+   * in the daemon (on the x86 test VM a few ms of its CPU per announcement: bench/idle.md).
    */
   refreshIntervalMs?: number;
   /** Packets of each form per periodic announcement (default 1). */

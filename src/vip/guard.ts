@@ -10,8 +10,8 @@
 //   pet <seconds>                           the same addresses as the last pet, a new deadline
 //                                           (what the daemon writes while the list stays the
 //                                           same: bash's read takes a pipe one byte per read(2),
-//                                           so a line of ~10 bytes costs the guard a third of a
-//                                           full one, 2-3 times a second on a holder)
+//                                           and this line is ~10 bytes where a full one with a
+//                                           VIP is ~26; 2-3 pets a second on a holder)
 //   stop                                    clean exit, remove nothing (the daemon released)
 // bash's `read -t` takes fractional seconds and needs no polling: the guard sleeps in read().
 
