@@ -133,7 +133,7 @@ const lines = [
   '|---|---|---|---|',
   ...rows,
   '',
-  'Where a target is not met, docs/benchmarks.md says why: the VIP holder\'s idle cost (0.93–1.13 % in three rounds: its lifetime refreshes every 400 ms, guard pets and lease and coordinator bookkeeping on top of the heartbeats, which cost it no more than the others since lease answers ride in them), and fast-profile soaks on an overloaded machine (an earlier run there also saw 143 ms of two holders: the fast profile has no kernel-lifetime backstop and then relied on the guard waking within 50 ms at normal priority; the guard now runs at SCHED_FIFO; since then a 10-min fast-profile soak beside 6 CPU-hog loops, load 6.5, saw 0 holder changes and 0 ms of two holders: bench/soak-fast-hog.md).',
+  'Where a target is not met, docs/benchmarks.md says why: the VIP holder\'s idle cost (0.93–1.13 % in three rounds: its lifetime refreshes every 400 ms, guard pets and lease and coordinator bookkeeping on top of the heartbeats, which cost it no more than the others since lease answers ride in them), and the fast profile\'s memory growth in its soak (node1 +1.9 MiB in the first minute after the 20 s warm-up, while the heap settles at 8× lan\'s heartbeat rate (25 ms), then +0.7 MiB over the other 29; 0 false failovers and 0 ms of two holders on a quiet machine; an earlier fast soak under load 21 had 13 false failovers, and one before the guard ran at SCHED_FIFO saw 143 ms of two holders; a 10-min fast soak beside 6 CPU-hog loops since then: 0 holder changes, 0 ms of two holders, bench/soak-fast-hog.md).',
   '',
   '![takeover distributions](bench/takeover.svg)',
 ];
