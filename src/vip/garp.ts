@@ -166,7 +166,7 @@ export class GarpAnnouncer {
     if (a && a.periodMs !== refreshIntervalMs) this.schedulePeriodic(ip, a, refreshIntervalMs);
   }
 
-  /** Current periodic interval of `ip` (0 = none; undefined = not announced). For tests and status. */
+  /** Current periodic interval of `ip` (0 = none; undefined = not announced). For tests. */
   refreshOf(ip: string): number | undefined {
     return this.active.get(ip)?.periodMs;
   }
