@@ -113,3 +113,42 @@ test('a change committed just before the coordinator dies is kept by the next on
   const st = n.core(other).status(n.now);
   assert.equal(st.config.epoch, 3);
 });
+
+test('a node restarted without its state releases a VIP it learns of from the cluster, before it asks for it: its old incarnation may still have it up', () => {
+  const n = formed();
+  assert.equal(n.commandAsync(3, change({ op: 'create', resource: { name: 'web', ip: '192.0.2.160', cidr_netmask: 32 } })).ok, true);
+  n.until(() => n.holders('web').length === 1, 5000, 'web started somewhere');
+  // web on y, a node that is not the coordinator (its restart then leaves the coordinator in place).
+  const coord = n.coordinators()[0];
+  const y = [1, 2, 3].find((id) => id !== coord)!;
+  const z = [1, 2, 3].find((id) => id !== coord && id !== y)!;
+  assert.equal(n.command(coord, { op: 'move', resource: 'web', node: `n${y}` }).ok, true);
+  n.until(() => n.holders('web')[0] === y, 5000, 'web on y');
+  assert.equal(n.command(coord, { op: 'clear', resource: 'web' }).ok, true);
+  // y's requests stop reaching z: z's promise to y runs out, y keeps web with the coordinator's vote.
+  n.cut = (from, to) => from === y && to === z;
+  n.run(n.core(y).timing.promiseMs + 200);
+  assert.deepEqual(n.holders('web'), [y]);
+  // y's daemon is killed: its address stays until the kernel lifetime runs out, at most a lease
+  // after its last renewal. It is back 100 ms later without its state dir, so it knows only the
+  // file's vip0 until the cluster sends it the configuration; then it asks for web (still placed
+  // on it) and the coordinator hands it the promise it made to y's old incarnation.
+  n.up.delete(y);
+  const killedAt = n.now;
+  n.run(100);
+  n.start(y, 2);
+  const restartAt = n.now;
+  n.until(() => n.core(y).status(n.now).config.epoch === 2, 1000, 'y has the configuration');
+  const released = n.effects('release', y).find((x) => x.t >= restartAt && x.e.resource === 'web');
+  assert.ok(released, 'y releases web when it learns of it');
+  // web moves to z while y is still acquiring it: y gives the promise back (`rel`), and z, whose
+  // own promise to y ran out, can take web at once. y's old address must be gone by then.
+  n.run(50);
+  assert.equal(n.command(coord, { op: 'move', resource: 'web', node: `n${z}` }).ok, true);
+  const leaseMs = n.core(y).timing.leaseMs;
+  n.until(() => n.holders('web')[0] === z || n.now >= killedAt + leaseMs, 5000, 'web on z, or the old lease over');
+  n.addr.get('web')?.delete(y); // the kernel lifetime ran out (at the latest)
+  n.cut = () => false;
+  n.until(() => n.holders('web')[0] === z, 5000, 'web on z');
+  n.assertSafe();
+});

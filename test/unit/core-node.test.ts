@@ -550,6 +550,69 @@ test('without fencing, a dead holder is taken over only after its promise ran ou
   n.assertSafe();
 });
 
+test("a candidate whose own promise to the dead holder outlasts its peer's retries when its own runs out, not a heartbeat later", () => {
+  const n = net();
+  assert.equal(settle(n), 1);
+  n.run(300);
+  assert.deepEqual(n.coordinators(), [1]);
+  // n1's next renewal reaches n3 at once and n2 30 ms late (n2 heard it last), then n1 dies:
+  // n2's own promise to n1 ends 30 ms after n3's.
+  n.cut = (from, to) => from === 1 && to === 2;
+  const mark = n.steps.length;
+  const renewal = () =>
+    n.steps
+      .slice(mark)
+      .flatMap((s) => (s.node === 1 ? s.out : []))
+      .find((e): e is Extract<Effect, { kind: 'send' }> => e.kind === 'send' && e.to === 2 && e.msg.t === 'hb' && !!e.msg.req);
+  n.until(() => renewal() !== undefined, 1000, 'n1 sends a renewal');
+  const late = structuredClone(renewal()!.msg);
+  n.powerOff(1);
+  n.cut = () => false;
+  n.run(30);
+  n.input(2, { kind: 'message', msg: late });
+  const ownEnd = n.now + n.core(2).timing.promiseMs;
+  const elected = n.until(() => n.coordinators().length === 1, 5000, 'a new coordinator');
+  assert.deepEqual(n.coordinators(), [2]);
+  // Not before its own promise ends (it needs its own vote: 2 of 3), and at the first tick after:
+  // retrying only at n3's end found its own vote still promised, and the next try came a
+  // heartbeat later (+HB).
+  assert.ok(elected >= ownEnd, `elected at ${elected}, own promise ends ${ownEnd}`);
+  assert.ok(elected <= ownEnd + 2 * TICK, `elected ${elected - ownEnd} ms after its own promise ended`);
+  const held = n.until(() => n.holders().length === 1, 1000, 'a new holder');
+  assert.deepEqual(n.holders(), [2]);
+  assert.ok(held <= ownEnd + 3 * TICK, `holds ${held - ownEnd} ms after its own promise ended`);
+  n.assertSafe();
+});
+
+test('a campaign that learns of a newer term before it wins takes office above that term (else nobody follows it and it never steps down)', () => {
+  const n = net();
+  assert.equal(settle(n), 1);
+  n.run(300);
+  n.powerOff(1);
+  const mark = n.steps.length;
+  const sent = (from: number, pred: (m: Extract<Effect, { kind: 'send' }>['msg']) => boolean) =>
+    n.steps.slice(mark).flatMap((s) => (s.node === from ? s.out : [])).filter((e): e is Extract<Effect, { kind: 'send' }> => e.kind === 'send' && pred(e.msg));
+  n.until(() => sent(2, (m) => m.t === 'hb' && !!m.req?.keys.includes('coord')).length > 0, 5000, 'n2 campaigns');
+  assert.deepEqual(n.coordinators(), [], 'denied until the promises to n1 run out');
+  // It hears of term 7 (a coordinator it never saw) after the last denial, just before its retry
+  // is granted: no denial carries the new term back to it. (A denial does: its campaign then
+  // moves above that term, which the peers' answers already handled.)
+  const retryAt = (n.core(2) as unknown as { coordRetryAt: number }).coordRetryAt;
+  assert.ok(retryAt > n.now, 'a retry is scheduled for when the promise runs out');
+  while (n.now + TICK < retryAt) n.tick();
+  const hb = structuredClone(sent(3, (m) => m.t === 'hb').at(-1)!.msg);
+  assert.equal(hb.t, 'hb');
+  if (hb.t === 'hb') hb.term = 7;
+  n.input(2, { kind: 'message', msg: hb });
+  n.until(() => n.coordinators().length === 1, 5000, 'a coordinator');
+  assert.deepEqual(n.coordinators(), [2]);
+  const c = n.core(2).status(n.now).coordinator!;
+  assert.ok(c.term > 7, `n2 took office at term ${c.term}, knowing term 7`);
+  n.run(500);
+  assert.equal(n.core(3).status(n.now).coordinator?.id, 2, 'n3 follows it');
+  n.assertSafe();
+});
+
 test('fenceWaitMs lengthens the start-up quiet period', () => {
   const cfg = config();
   const quiet = (fenceWaitMs?: number) => {
