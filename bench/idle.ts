@@ -443,5 +443,51 @@ ${thirdPass()}
 ${fourthPass()}
 
 ${notesFifth(results)}
+
+${sixthPass()}
 `;
+}
+
+// Session 7: where the holder's excess goes, by taking parts away in scratch builds (not shipped).
+function sixthPass(): string {
+  return `### Sixth pass (issue 8): the holder's excess, part by part
+
+No code was changed. Scratch builds took one part away at a time: \`EXTRA_VARIANTS\`, two
+paired runs of 60 s, bundle under node, the VIP monitored every 5 s. The non-holders measured
+0.65–0.72 % in every variant. Holder, daemon / helpers, % of a core:
+
+| variant (not shipped) | run A | run B |
+|---|---|---|
+| as shipped | 0.93 / 0.12, 0.95 / 0.12 | 0.98 / 0.12, 0.98 / 0.12 |
+| no kernel lifetime, so no refreshes (\`lease_time: 1250ms\`) | 0.77 / 0.10, 0.83 / 0.10 | 0.92 / 0.12, 0.92 / 0.12 |
+| refresh without its \`addr show\` presence check | 0.95 / 0.07, 0.90 / 0.07 | – |
+| guard told only when its list changes | 0.98 / 0.07, 0.92 / 0.07 | – |
+| refresh written without waiting for the answer | – | 0.90 / 0.08, 0.97 / 0.08 |
+| both of the last two | – | 0.88 / 0.03, 0.95 / 0.03 |
+
+How to read it:
+- Two runs of the same variant differ by up to ~0.07 %. That is as large as most single parts.
+- The kernel-lifetime refreshes (2.5 a second) cost the daemon 0.06–0.16 % and the ip process
+  ~0.05 % (its \`addr show\`). They also cost 3 loop wake-ups a second (15 → 12).
+- The guard's pets cost bash ~0.05 %.
+- Together these two are most of the holder's ~0.3 % over a non-holder. They are the two backstops
+  behind "never two holders when the daemon is killed or frozen", and neither is dropped.
+- A refresh that does not wait for its answer saves at most ~0.1 %, and it would lose
+  something. IPv4 \`ip addr change\` re-creates a deleted address silently (so does IPv6), so a
+  deletion from outside would go unseen. An \`ip monitor\` process would see deletions, but it
+  would also wake on every one of our own refreshes.
+
+\`perf record\` with V8's \`--perf-prof\` (jitdump; the plain perf map named the wrong functions
+after code moved) shows a flat profile: nothing stands out on the holder. The largest pieces,
+counting everything they call, are the core's step (~18 % of its samples, placement ~4 % of
+them), the send path (~16 %) and the refresh path (~10 %). Checked in a namespace: IPv4 and IPv6
+\`ip addr change\` both re-create a deleted address. In-process, the
+simulated core costs 32 µs a step on the holder and 15 µs on the others, hot and without TurboFan.
+In the daemon, with caches cold after every wake-up, the same work costs several times that.
+
+Left alone: a non-holder wakes ~5 times a second for nothing, ~50 ms after each lease request.
+The daemon clears its timer for the "request expected by" deadline (1.25 heartbeats) when the
+request arrives, and the fourth pass stopped that timer's callback from running. But clearing a
+timer in node does not disarm libuv's timer, so the loop still wakes at the old deadline. Moving
+that deadline changes when a non-holder heartbeats on its own, and was not done.`;
 }
