@@ -879,7 +879,11 @@ export class Core {
     // A campaign under a term that is no longer new would win a coordinator nobody follows
     // (followers take a coordinator's heartbeats only at their own term or above) and that never
     // steps down (this method acts only on a term newer than the one it has): campaign above it.
-    else if (this.campaigning && t >= this.campaignTerm) this.campaignTerm = t + 1;
+    // Only above: a grant to us carries our own campaign's term back (the granter's coordTerm),
+    // and moving on from that made every first election one term higher than needed (the
+    // simulator then found a two_node cluster whose node restarted without its state reusing that
+    // term for a different configuration).
+    else if (this.campaigning && t > this.campaignTerm) this.campaignTerm = t + 1;
   }
 
   private stepDown(reason: string, now: number): void {
