@@ -879,10 +879,10 @@ export class Core {
     // A campaign under a term that is no longer new would win a coordinator nobody follows
     // (followers take a coordinator's heartbeats only at their own term or above) and that never
     // steps down (this method acts only on a term newer than the one it has): campaign above it.
-    // Only above: a grant to us carries our own campaign's term back (the granter's coordTerm),
-    // and moving on from that made every first election one term higher than needed (the
-    // simulator then found a two_node cluster whose node restarted without its state reusing that
-    // term for a different configuration).
+    // Only above: a grant to us carries our own campaign's term back (the granter's coordTerm);
+    // moving on from that would put every election a term higher than needed, and a two_node
+    // tie-breaker restarted without its state could then reuse a term for a different
+    // configuration (simulator seed 19646).
     else if (this.campaigning && t > this.campaignTerm) this.campaignTerm = t + 1;
   }
 
