@@ -36,6 +36,11 @@ import { FenceBook, watchdogWaitMs, type FenceAttempt } from './fencing.ts';
 import { ConfigReplica, type ReplicaCtx } from './replica.ts';
 import { docFromConfig, type ClusterDoc } from '../config/cluster-doc.ts';
 
+/** The effect that removes `cfg`'s address from this node (idempotent: nothing there is fine). */
+function releaseOf(cfg: ResourceConfig, reason: string): Effect {
+  return { kind: 'release', resource: cfg.name, ip: cfg.ip, cidr: cfg.cidrNetmask, reason };
+}
+
 export interface CoreOptions {
   config: PihaConfig;
   self: number; // node id
@@ -219,7 +224,7 @@ export class Core {
   startEffects(): Effect[] {
     const out: Effect[] = [...this.bootOut, { kind: 'resources', resources: [...this.res.values()].map((r) => r.cfg) }];
     this.bootOut = [];
-    for (const r of this.res.values()) out.push({ kind: 'release', resource: r.cfg.name, ip: r.cfg.ip, cidr: r.cfg.cidrNetmask, reason: 'start-up: not holding a lease yet' });
+    for (const r of this.res.values()) out.push(releaseOf(r.cfg, 'start-up: not holding a lease yet'));
     out.push(this.logEffect('info', 'node_started', { incarnation: this.inc, quietMs: this.granter.quietUntil - this.startedAt }));
     return out;
   }
@@ -556,7 +561,7 @@ export class Core {
     const keys: LeaseKey[] = [];
     for (const r of this.res.values()) {
       if (r.state !== 'idle') {
-        if (r.state === 'held') this.out.push({ kind: 'release', resource: r.cfg.name, ip: r.cfg.ip, cidr: r.cfg.cidrNetmask, reason: 'shutdown' });
+        if (r.state === 'held') this.out.push(releaseOf(r.cfg, 'shutdown'));
         r.state = 'idle';
         keys.push(resourceKey(r.cfg.name));
       }
@@ -609,7 +614,7 @@ export class Core {
       // without its state learns here of VIPs its previous incarnation may still have up (killed,
       // the kernel lifetime not yet run out); granters hand this node's earlier promises on to it
       // when it asks, and its later `rel` frees them for others, so the address must go first.
-      this.out.push({ kind: 'release', resource: cfg.name, ip: cfg.ip, cidr: cfg.cidrNetmask, reason: 'new in the cluster configuration: not holding a lease yet' });
+      this.out.push(releaseOf(cfg, 'new in the cluster configuration: not holding a lease yet'));
     }
     this.doc = doc;
     this.fence.setStonith(doc.properties.stonithEnabled);
@@ -1075,7 +1080,7 @@ export class Core {
     const round = ++this.round;
     this.tracker.drop(key, round);
     // Order matters: the address is gone before the peers learn they may take it.
-    if (wasHeld) this.out.push({ kind: 'release', resource: r.cfg.name, ip: r.cfg.ip, cidr: r.cfg.cidrNetmask, reason });
+    if (wasHeld) this.out.push(releaseOf(r.cfg, reason));
     for (const id of this.peers.keys()) this.send(id, { t: 'rel', from: this.self.id, inc: this.inc, round, keys: [key] });
     this.granter.release(this.self.id, this.inc, round, [key], now, 0);
     if (wasHeld) this.log('warn', 'vip_released', { resource: r.cfg.name, ip: r.cfg.ip, reason });
