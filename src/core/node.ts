@@ -184,7 +184,7 @@ export class Core {
       typeof x?.key === 'string' && typeof x.to === 'number' && typeof x.inc === 'number' && typeof x.round === 'number';
     this.granter.restore(obligations.filter((x) => sane(x) && this.byId.has(x.to) && x.to !== o.self), o.now);
     this.tracker = new LeaseTracker(this.timing.leaseMs);
-    this.attrs = new AttrMap(o.self);
+    this.attrs = new AttrMap(o.self, o.incarnation);
     if (o.persisted) {
       this.attrs.merge(o.persisted.attrs);
       this.attrs.lamport = Math.max(this.attrs.lamport, o.persisted.lamport);

@@ -22,6 +22,12 @@
 //      shows them behind.
 //   4. Nodes ignore proposals from a term older than the newest coordinator term they know,
 //      so a deposed coordinator cannot get a proposal accepted after its successor started.
+//   5. A node whose own votes are a quorum (the two_node tie-breaker) and that holds no
+//      document (first start, or restarted without its state dir) does not prepare alone: it
+//      waits until it has heard every other voter, as corosync's wait_for_all does for
+//      two_node. Alone, it wins coordinator terms with nobody to remember them, so it could
+//      commit a document at a version (epoch, term) that the other node already holds with
+//      different content — the two would never converge (simulator seeds 13777, 16778).
 
 import type { NodeConfig } from '../config/types.ts';
 import { applyChange, decodeDoc, docDigest, encodeDoc, parseChange, type ClusterDoc } from '../config/cluster-doc.ts';
@@ -90,6 +96,9 @@ export class ConfigReplica {
   private readonly waiting = new Map<number, { cmdId: number; deadline: number }>();
   private nextReq = 1;
   private readonly replyDeadlines = new Map<Reply, number>();
+  /** Rule 5: the voters a document-less, alone-quorate coordinator must hear before it prepares. */
+  private readonly waitForAll: number[];
+  private waitLogged = false;
 
   constructor(
     private readonly self: number,
@@ -117,6 +126,14 @@ export class ConfigReplica {
         io.log('error', 'config_state_invalid', { hint: 'the saved cluster configuration does not fit this node\'s nodes: list; using the file until the cluster sends its configuration' });
       }
     }
+    const aloneQuorate = isQuorate(votes, [self]);
+    this.waitForAll = aloneQuorate ? [...votes.votes].filter(([id, v]) => v > 0 && id !== self).map(([id]) => id) : [];
+  }
+
+  /** Voters a document-less tie-breaker has not heard yet (rule 5); empty once it may prepare. */
+  unheardVoters(): string[] {
+    if (this.accepted.ver.epoch > 0) return [];
+    return this.waitForAll.filter((id) => !this.heard.has(id)).map((id) => this.nodes.find((n) => n.id === id)?.name ?? String(id));
   }
 
   get source(): 'file' | 'cluster' {
@@ -248,6 +265,8 @@ export class ConfigReplica {
   }
 
   private enqueue(change: string, reply: Reply, ctx: ReplicaCtx): void {
+    const unheard = this.unheardVoters();
+    if (unheard.length) return this.answer(reply, false, `this node has no saved cluster configuration and has not heard ${unheard.join(', ')} yet (two_node: the tie-breaker does not change the configuration alone); nothing was changed, try again once ${unheard.join(', ')} is online`);
     if (this.queue.length >= MAX_QUEUE) return this.answer(reply, false, 'too many configuration changes at once: try again');
     this.replyDeadlines.set(reply, ctx.now + CHANGE_REPLY_MS);
     this.queue.push({ change, replies: [reply] });
@@ -299,6 +318,14 @@ export class ConfigReplica {
   private prepare(ctx: ReplicaCtx): void {
     const fresh = [...this.heard].filter(([, h]) => h.at >= this.electedAt);
     if (!isQuorate(this.votes, [this.self, ...fresh.map(([id]) => id)])) return;
+    if (this.accepted.ver.epoch === 0 && this.waitForAll.some((id) => !fresh.some(([f]) => f === id))) {
+      // Rule 5: hear every other voter in this term first (their heartbeats carry their versions).
+      if (!this.waitLogged) {
+        this.waitLogged = true;
+        this.io.log('warn', 'config_wait_for_all', { unheard: this.unheardVoters(), hint: 'this node has no saved cluster configuration and is a quorum alone (two_node): it changes the configuration only after it has heard the other node' });
+      }
+      return;
+    }
     let best = this.accepted.ver;
     let from = this.self;
     for (const [id, h] of fresh) {

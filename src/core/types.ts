@@ -13,6 +13,12 @@ export interface AttrEntry {
   v: string | number | boolean | null;
   c: number; // lamport counter
   n: number; // writer node id (tie-breaker)
+  /**
+   * The writer's incarnation, the last tie-breaker: a node restarted without its state dir
+   * counts from 0 again and can reuse a (c, n) its earlier run wrote with another value.
+   * Absent in state saved by builds before it (reads as 0).
+   */
+  i?: number;
 }
 
 export interface Heartbeat {

@@ -145,7 +145,7 @@ const attrEntry = shape<AttrEntry>(
     c: uint,
     n: nodeOrZero,
   },
-  {},
+  { i: uint },
 );
 
 type HeartbeatReq = NonNullable<Heartbeat['req']>;

@@ -152,3 +152,32 @@ test('a node restarted without its state releases a VIP it learns of from the cl
   n.until(() => n.holders('web')[0] === z, 5000, 'web on z');
   n.assertSafe();
 });
+
+test('two_node: the tie-breaker restarted without its state does not decide the configuration alone; it adopts the other node\'s once it hears it', () => {
+  const n = net({ nodes: 2, twoNode: true });
+  settle(n);
+  n.until(() => epochs(n).every((e) => e === 1), 3000, 'the file seeds epoch 1 on both');
+  assert.equal(n.commandAsync(2, change({ op: 'create', resource: { name: 'web', ip: '192.0.2.160', cidr_netmask: 32 } })).ok, true);
+  n.until(() => epochs(n).every((e) => e === 2), 3000, 'epoch 2 on both');
+  const digest = n.core(2).status(n.now).config.digest;
+  // n1 (the tie-breaker, a quorum alone) is cut off, killed, and back without its state dir.
+  n.cut = (from, to) => from !== to && (from === 1 || to === 1);
+  n.up.delete(1);
+  n.run(100);
+  n.start(1, 2);
+  n.until(() => n.coordinators().includes(1), 6000, 'n1 coordinator alone');
+  n.run(2000);
+  // Before the fix it seeded the file as epoch 1 under a reused term and committed this change
+  // as epoch 2 as well: the same version as n2's with other content, never reconciled.
+  assert.equal(n.core(1).status(n.now).config.epoch, 0, 'n1 keeps its file, proposes nothing');
+  const r = n.commandAsync(1, change({ op: 'defaults', set: { resource_stickiness: 9 } }));
+  assert.equal(r.ok, false);
+  assert.match(r.message, /no saved cluster configuration and has not heard n2 yet.*nothing was changed/);
+  assert.ok(n.effects('log', 1).some((x) => x.e.event === 'config_wait_for_all'), 'the wait is logged');
+  n.cut = () => false;
+  n.until(() => epochs(n).every((e) => e === 2) && n.core(1).status(n.now).config.digest === digest, 5000, 'n1 adopts n2\'s configuration');
+  assert.deepEqual(resources(n, 1), ['vip0', 'web']);
+  const ok = n.commandAsync(1, change({ op: 'defaults', set: { resource_stickiness: 9 } }));
+  assert.equal(ok.ok, true, ok.message);
+  n.assertSafe();
+});

@@ -31,7 +31,7 @@ const SAMPLES: Record<string, Message> = {
     holds: ['r:web'],
     fails: { web: 0, db: 2 },
     attrs: {
-      'standby:n2': { v: true, c: 4, n: 2 },
+      'standby:n2': { v: true, c: 4, n: 2, i: 1764250000123 },
       'move:web': { v: 'n1', c: 5, n: 1 },
       'cleanup:web': { v: 3, c: 6, n: 1 },
       gone: { v: null, c: 1, n: 1 },
@@ -213,6 +213,8 @@ describe('decode: authenticated but malformed', () => {
       attrs: { a: { v: 1, c: 1, n: 1, x: 0 } },
     }),
     'attr value of a wrong type': JSON.stringify({ ...SAMPLES.hbMinimal, attrs: { a: { v: [1], c: 1, n: 1 } } }),
+    'attr incarnation negative': JSON.stringify({ ...SAMPLES.hbMinimal, attrs: { a: { v: 1, c: 1, n: 1, i: -1 } } }),
+    'attr incarnation fractional': JSON.stringify({ ...SAMPLES.hbMinimal, attrs: { a: { v: 1, c: 1, n: 1, i: 1.5 } } }),
     'too many holds': JSON.stringify({ ...SAMPLES.hbMinimal, holds: Array.from({ length: 257 }, (_, i) => `r:${i}`) }),
     'name too long': JSON.stringify({ ...SAMPLES.hbMinimal, fails: { ['x'.repeat(65)]: 1 } }),
     'empty name': JSON.stringify({ ...SAMPLES.hbMinimal, fails: { '': 1 } }),
