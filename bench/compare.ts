@@ -31,6 +31,9 @@
 //              the client still reaches everyone
 //   loss       20 % random loss of node-to-node packets (each node's input, numgen) for
 //              LOSS_S (60 s); client traffic is not dropped
+// Each trial waits for one holder, a settle time, then a random part (seeded per
+// implementation and scenario) of the holder's renewal or advert period: 200 ms / 25 ms for
+// piha, 1 s / 0.1 s for keepalived, so the fault's phase against those rounds is uniform.
 // Per scenario: takeover (fault -> first client answer from another node), two holders
 // (ms during which ip monitor saw the VIP on two nodes), VIP moves beyond the one the
 // scenario calls for ("false failovers"), client answers by node and failed probes.
@@ -87,6 +90,8 @@ interface HaCluster {
   readonly w: AddressWatcher;
   /** Settle time after a recovery before the next trial. */
   readonly steadyMs: number;
+  /** The period of the holder's renewals or adverts: the fault comes at a random phase of it. */
+  readonly roundMs: number;
   /** Start the daemon on a node and wait until it runs. */
   start(node: string): Promise<void>;
   proc(node: string): LabProcess | undefined;
@@ -108,6 +113,7 @@ async function pihaCluster(impl: 'piha-lan' | 'piha-fast'): Promise<HaCluster> {
     lab: c.lab,
     w,
     steadyMs: impl === 'piha-lan' ? 2000 : 1000,
+    roundMs: impl === 'piha-lan' ? 200 : 25,
     async start(node) {
       const p = startPiha(c, node);
       await p.waitForLine(/"event":"daemon_started"/, 15000);
@@ -170,6 +176,7 @@ async function keepalivedCluster(impl: 'keepalived-1s' | 'keepalived-0.1s'): Pro
     lab,
     w,
     steadyMs: impl === 'keepalived-1s' ? 3000 : 1000,
+    roundMs: impl === 'keepalived-1s' ? 1000 : 100,
     async start(node) {
       const n = lab.node(node);
       // -n foreground, -l -D log details to the console, -G no syslog, -P VRRP only; own pid files.
@@ -232,6 +239,18 @@ const SIG = (pids: number[], sig: NodeJS.Signals) => {
   }
 };
 
+/** A reproducible stream of numbers in [0, 1) per run (mulberry32, seeded from a label). */
+function seededRandom(label: string): () => number {
+  let a = 0;
+  for (const ch of label) a = (Math.imul(a, 31) + ch.charCodeAt(0)) | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 async function singleHolder(cl: HaCluster, timeoutMs = 30000): Promise<string> {
   const t0 = now();
   for (;;) {
@@ -280,13 +299,17 @@ async function runScenario(cl: HaCluster, scenario: ScenarioName): Promise<Scena
   const trials =
     scenario === 'loss' ? 1 : scenario === 'freeze' ? (tuned ? TUNED_FREEZE_TRIALS : FREEZE_TRIALS) : scenario === 'partition' ? (tuned ? TUNED_PARTITION_TRIALS : PARTITION_TRIALS) : tuned ? TUNED_TRIALS : TRIALS;
   const waitMs = 20_000;
+  const phase = seededRandom(`${cl.impl}/${scenario}`);
   await p.waitFor((s) => s.ok, 15000);
   const T0 = now();
   let expectedMoves = 0;
   try {
     for (let i = 0; i < trials; i++) {
       const h = await singleHolder(cl);
-      await sleep(cl.steadyMs);
+      // Then a random part of one renewal/advert period, so the fault's phase against the
+      // holder's rounds is uniform. Without it the phase was nearly fixed: the rounds start at
+      // the previous takeover and the fault came a fixed time after it.
+      await sleep(cl.steadyMs + phase() * cl.roundMs);
       if (w.holders().join() !== h) {
         i--;
         continue; // moved while settling: start over
