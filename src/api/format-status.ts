@@ -72,6 +72,9 @@ export function formatStatus(s: DaemonStatus): string {
     ...(s.configMismatch?.length ? [`  * WARNING: configuration differs on: ${s.configMismatch.join(' ')} (compare /etc/piha/piha.yaml)`] : []),
     ...(s.configPending ? [`  * NOTE: ${s.configPending}`] : []),
     ...(s.config ? [`  * Configuration: epoch ${s.config.epoch} (${s.config.source === 'cluster' ? 'replicated' : 'from the file, not replicated yet'})`] : []),
+    ...(s.config?.waitingFor?.length
+      ? [`  * NOTE: no saved cluster configuration here; configuration changes wait until ${s.config.waitingFor.join(', ')} ${s.config.waitingFor.length === 1 ? 'has' : 'have'} been heard (two_node tie-breaker)`]
+      : []),
     ...(s.config?.fileDiffers
       ? ['  * NOTE: this node\'s piha.yaml has other resources/defaults than the cluster configuration, which is in force (piha config push applies the file; piha config export FILE writes the cluster\'s into it)']
       : []),

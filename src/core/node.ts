@@ -1308,6 +1308,7 @@ export class Core {
       return null;
     };
     const coordLive = this.iAmCoord || (this.coord !== null && this.isOnline(this.coord.id, now));
+    const waitingFor = this.replica.unheardVoters();
     return {
       node: { id: this.self.id, name: this.self.name },
       quorate,
@@ -1358,6 +1359,7 @@ export class Core {
         digest: this.replica.digest(),
         source: this.replica.source,
         coordinatorReady: this.iAmCoord && this.replica.ready,
+        ...(waitingFor.length ? { waitingFor } : {}),
       },
       fencing: {
         modes: ['lease', ...(this.fence.watchdog ? (['watchdog'] as const) : []), ...(this.fence.stonithEnabled ? (['device'] as const) : [])],

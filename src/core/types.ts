@@ -276,7 +276,16 @@ export interface CoreStatus {
   configMismatch?: string[];
   fencing: FencingStatus;
   /** The replicated cluster configuration in force on this node. */
-  config: { epoch: number; term: number; acceptedEpoch: number; digest: string; source: 'file' | 'cluster'; coordinatorReady: boolean };
+  config: {
+    epoch: number;
+    term: number;
+    acceptedEpoch: number;
+    digest: string;
+    source: 'file' | 'cluster';
+    coordinatorReady: boolean;
+    /** two_node tie-breaker without a saved configuration: the voters it must hear before it may change it. */
+    waitingFor?: string[];
+  };
 }
 
 /** How a lost VIP holder is made harmless, and what fencing is doing (piha stonith ...). */

@@ -126,6 +126,13 @@ test('fail counts show Migration Summary and Failed Resource Actions', () => {
   );
 });
 
+test('a two_node tie-breaker without a saved configuration says what its configuration changes wait for', () => {
+  const config = { epoch: 0, term: 0, acceptedEpoch: 0, digest: 'd', source: 'file' as const, coordinatorReady: false, fileDiffers: false };
+  const waiting = formatStatus(base({ config: { ...config, waitingFor: ['worker1'] } }));
+  assert.match(waiting, /Configuration: epoch 0 \(from the file, not replicated yet\)\n  \* NOTE: no saved cluster configuration here; configuration changes wait until worker1 has been heard \(two_node tie-breaker\)/);
+  assert.doesNotMatch(formatStatus(base({ config })), /wait until/);
+});
+
 test('no resources and no fail counts', () => {
   const out = formatStatus(base({ resources: [] }));
   assert.match(out, /^  \* 0 resource instances configured$/m);
