@@ -49,7 +49,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabCluster, VIP } from '../test/lab/cluster.ts';
 import { Lab, now, sleep, type AddressWatcher, type LabProcess, type Prober } from '../test/lab/lab.ts';
-import { LoadRecord, binName, fmtMs, haveKeepalived, iso, machine, pct, procTree, startPiha, stats, who } from './lib.ts';
+import { LoadRecord, binName, fmtMs, haveKeepalived, iso, machine, pct, procTree, seededRandom, startPiha, stats, who } from './lib.ts';
 import { writeFragment } from './fragments.ts';
 import { takeoverSvg, type SvgSeries } from './svg.ts';
 
@@ -238,18 +238,6 @@ const SIG = (pids: number[], sig: NodeJS.Signals) => {
     }
   }
 };
-
-/** A reproducible stream of numbers in [0, 1) per run (mulberry32, seeded from a label). */
-function seededRandom(label: string): () => number {
-  let a = 0;
-  for (const ch of label) a = (Math.imul(a, 31) + ch.charCodeAt(0)) | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function singleHolder(cl: HaCluster, timeoutMs = 30000): Promise<string> {
   const t0 = now();
@@ -561,19 +549,18 @@ const POWER_CUT_NOTE = `**Reading piha's lan takeovers.** After a power cut the 
 The holder is usually also the coordinator (in the simulator: in all 160 of 160 power cuts), so
 the next node must also win the coordinator lease before it may place the VIP. Its request is
 denied until the promises made to the dead node run out, and the denial says when; it retries
-at that moment. Until session 7 it did not count its own vote's denial. Its own promise ends a
-little after the other survivor's whenever it heard the dead node's last request after the other
-did. Then the retry lacked its own vote, and the next try came a heartbeat later.
-- The previous build, in a run on the same day: power-cut median 1380 ms, 17 of 20 in the
-  upper group (~1.35–1.41 s).
-- This build: 1249 ms.
-- Simulator, 160 power cuts: median 1395 → 1301 ms, p90 1554 → 1421 ms.
+at that moment. Until session 7 it did not count its own vote's denial, and the next try came a
+heartbeat later (simulator, 160 power cuts: median 1395 → 1301 ms, p90 1554 → 1421 ms).
 
-Takeovers still gather near the two ends of the ~1.2–1.4 s range. A fault just after a renewal
-waits for nearly the whole promise; one just before it, ~200 ms less. The likely reason for the
-gathering (not checked) is the fault's timing. It comes a fixed time after the previous trial's
-takeover, and the new holder's 200 ms rounds start at that takeover, so the fault's phase
-against the rounds is not uniform.`;
+**The fault's phase (session 8).** A fault just after a renewal waits for nearly the whole
+promise; one just before it, up to a period less. Until session 8 each trial's fault came a
+fixed time after the previous takeover, and the new holder's rounds (piha) or adverts
+(keepalived) start at that takeover, so the phase was nearly fixed. It showed: piha's lan power
+cuts fell in two groups with nothing between 1268 and 1373 ms (median 1249 ms), and all 20 of
+keepalived 1 s's fell within 3285–3412 ms (median 3389 ms), near its worst phase. Each trial now
+waits a seeded random part of one period first (200 ms / 25 ms for piha, 1 s / 0.1 s for
+keepalived). This run's lan power cuts spread evenly over 1203–1369 ms (median 1293 ms),
+keepalived 1 s's over 2532–3405 ms (median 2821 ms): the ratio moved from 0.37 to 0.46.`;
 
 if (import.meta.url === `file://${process.argv[1]}` && process.env.RENDER === '1') {
   // RENDER=1: regenerate bench/compare.md, bench/takeover.svg and docs/benchmarks.md from
