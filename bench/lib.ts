@@ -208,3 +208,15 @@ export function haveKeepalived(): string | null {
 }
 
 export const iso = (d = new Date()): string => d.toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** A reproducible stream of numbers in [0, 1) per run (mulberry32, seeded from a label). */
+export function seededRandom(label: string): () => number {
+  let a = 0;
+  for (const ch of label) a = (Math.imul(a, 31) + ch.charCodeAt(0)) | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -5,7 +5,9 @@
 //            /proc/PID/net/dev), piha_packets_sent_total from /metrics of every node, VIP
 //            moves (must be 0) and nodes seen offline (must be 0)
 //   cut      TRIALS power cuts of the holder (link down + SIGKILL of the daemon): takeover =
-//            cut -> first /healthz answer through the VIP from another node; two holders
+//            cut -> first /healthz answer through the VIP from another node; two holders.
+//            Each cut comes 3 s plus a random part (seeded) of one heartbeat period after
+//            the previous takeover, so its phase against the holder's rounds is uniform.
 // Every node sends a heartbeat to every other node every period (lan: 200 ms; 100 ms before
 // 2026-11-27), so a node sends and receives ~5·(N−1) heartbeats a second (O(N)) and the cluster
 // ~5·N·(N−1) (O(N²)); the lease holder and the coordinator also collect an answer from each
@@ -22,7 +24,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { SimScaleRow } from './scale-sim.ts';
 import { LabCluster, VIP } from '../test/lab/cluster.ts';
 import { now, sleep } from '../test/lab/lab.ts';
-import { LoadRecord, binName, fmtMs, iso, machine, memOf, netDev, procTree, startPiha, stats, treeCpu, who } from './lib.ts';
+import { LoadRecord, binName, fmtMs, iso, machine, memOf, netDev, procTree, seededRandom, startPiha, stats, treeCpu, who } from './lib.ts';
+import { PROFILES } from '../src/config/profiles.ts';
 import { writeFragment } from './fragments.ts';
 
 const NODES = (process.env.NODES ?? '3,5,9,17,32').split(',').map(Number);
@@ -192,9 +195,12 @@ async function runSize(n: number): Promise<ScaleResult> {
         const curl = await c.lab.exec(c.lab.client.ns, ['curl', '-s', '-m', '2', '-w', ' %{http_code} %{time_total}s', `http://${VIP}:9405/healthz`]);
         console.log(`N=${n}: client neighbour entry "${neigh}"; VIP on [${has.join(', ')}]; a 2 s request: ${curl.stdout.trim() || curl.stderr.trim() || `exit ${curl.code}`}`);
       }
+      const phase = seededRandom(`scale/${n}`);
       for (let i = 0; answering && i < TRIALS; i++) {
         const h = await c.waitForHolder(w, 60000);
-        await sleep(3000);
+        // Plus a random part of the holder's renewal period: the fault's phase against its
+        // rounds is uniform (as in bench-compare), not fixed by the previous takeover.
+        await sleep(3000 + phase() * PROFILES[PROFILE]!.heartbeatIntervalMs);
         const t = now();
         const d = c.daemons.get(h)!;
         const all = procTree(d.pid);
