@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { requireLab, now, sleep } from './lab.ts';
 import { LabCluster, VIP } from './cluster.ts';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 const WEB = '192.0.2.160';
 
@@ -93,6 +95,62 @@ test('create on node3, update on node1, delete on node2, restart all, stale node
   } finally {
     await vip.stop();
     await web.stop();
+    await c.destroy();
+  }
+});
+
+// The tie-breaker of a two_node cluster is a quorum alone. Restarted with its state dir wiped
+// while it cannot reach the other node, it must not decide the configuration by itself: it
+// would commit a version the other node holds with other content (simulator seeds 13777,
+// 16778). It runs on its file, says whom it waits for, and adopts the cluster's configuration
+// once it hears the other node.
+test('two_node: the tie-breaker restarted without its state dir and cut off waits for the other node, then adopts its configuration', async (t) => {
+  if (!(await requireLab(t))) return;
+  const c = await LabCluster.create({ nodes: 2, profile: 'lan', quorum: '  two_node: true' });
+  const vip = c.lab.watchAddress(VIP);
+  const both = ['node1', 'node2'];
+  try {
+    await vip.ready;
+    await c.startAll();
+    await c.waitForHolder(vip, 15000);
+    await until('epoch 1 on both', 10000, async () => (await epochs(c, both)).every((e) => e === 1));
+    const cr = await c.cli('node2', ['resource', 'create', 'web', `ip=${WEB}`, 'cidr_netmask=32']);
+    assert.equal(cr.code, 0, cr.stderr + cr.stdout);
+    await until('epoch 2 on both', 5000, async () => (await epochs(c, both)).every((e) => e === 2));
+    const digest = (await c.statusJson('node2')).config.digest as string;
+
+    const cut = await c.lab.isolatePeers('node1');
+    await c.daemons.get('node1')!.stop();
+    rmSync(join(c.dir, 'node1-state'), { recursive: true, force: true });
+    await c.start('node1').waitForLine(/"event":"daemon_started"/, 15000);
+    await until('node1 is quorate alone', 10000, async () => (await c.statusJson('node1')).quorate === true);
+    await sleep(2000);
+    const s1 = await c.statusJson('node1');
+    assert.equal(s1.config.epoch, 0, 'node1 runs on its file and proposed nothing');
+    assert.deepEqual(s1.config.waitingFor, ['node2']);
+    assert.match((await c.cli('node1', ['status'])).stdout, /configuration changes wait until node2 has been heard/);
+    const refused = await c.cli('node1', ['resource', 'defaults', 'resource-stickiness=9']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr + refused.stdout, /has not heard node2 yet.*nothing was changed/);
+
+    await cut.undo();
+    await until('node1 has the cluster\'s configuration', 10000, async () => {
+      const s = await c.statusJson('node1');
+      return s.config.epoch === 2 && s.config.digest === digest;
+    });
+    assert.equal((await c.statusJson('node1')).config.waitingFor, undefined);
+    const ok = await c.cli('node1', ['resource', 'defaults', 'resource-stickiness=9']);
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+    await until('epoch 3 on both, same digest', 5000, async () => {
+      const s = await Promise.all(both.map((n) => c.statusJson(n)));
+      return s.every((x) => x.config.epoch === 3) && s[0].config.digest === s[1].config.digest;
+    });
+    assert.equal(vip.overlapMs(), 0, `two nodes held the VIP at once: ${JSON.stringify(vip.overlaps())}`);
+  } catch (e) {
+    console.log(c.logs(40));
+    throw e;
+  } finally {
+    await vip.stop();
     await c.destroy();
   }
 });

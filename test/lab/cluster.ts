@@ -20,6 +20,7 @@ export interface ClusterOptions {
   resources?: string; // YAML of the resources: list (default: one VIP)
   prefers?: string; // e.g. "{ node1: 50 }"
   ipv6?: boolean; // the lab's members also get 2001:db8::/64 addresses (Lab ipv6)
+  quorum?: string; // YAML lines under quorum: (e.g. "  two_node: true")
 }
 
 export class LabCluster {
@@ -66,7 +67,7 @@ nodes:
 ${nodes}
 resources:
 ${resources}
-`;
+${this.opts.quorum ? `quorum:\n${this.opts.quorum}\n` : ''}`;
     writeFileSync(this.configFile(), yaml);
     const key = Buffer.alloc(32, 7).toString('hex');
     writeFileSync(join(this.dir, 'authkey'), key + '\n', { mode: 0o600 });
