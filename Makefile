@@ -21,7 +21,7 @@ FROM ?= 1
 IMAGE_APT_PKGS := mmdebstrap qemu-user-static arch-test mtools dosfstools e2fsprogs fdisk xz-utils bmap-tools qemu-system-arm curl
 
 .PHONY: all deps apt-deps build binary typecheck unit sim sim-test lab test fuzz robustness bench soak demo demo-down clean
-.PHONY: bench-deps bench-compare bench-scale bench-budget
+.PHONY: bench-deps bench-compare bench-scale bench-budget bench-rss-cache
 .PHONY: image-deps image image-test
 
 all: build
@@ -99,6 +99,10 @@ bench-scale: build binary apt-deps
 # 10-minute soak (SOAK_MIN=…) -> bench/budget.md
 bench-budget: build binary apt-deps
 	node --import tsx bench/budget.ts
+
+# RSS of the 3-node cluster's daemons with the executable cold, read once, just written -> bench/rss-cache.md
+bench-rss-cache: build binary apt-deps
+	node --import tsx bench/rss-cache.ts
 
 demo: build apt-deps
 	bash scripts/demo.sh up

@@ -22,7 +22,7 @@
 import { writeFileSync } from 'node:fs';
 import { LabCluster, VIP } from '../test/lab/cluster.ts';
 import { now, sleep, type LabProcess } from '../test/lab/lab.ts';
-import { LoadRecord, binName, fmtMs, iso, machine, memOf, procTree, startPiha, stats, treeCpu, who } from './lib.ts';
+import { LoadRecord, binName, coldBinary, fmtMs, iso, machine, memOf, procTree, startPiha, stats, treeCpu, who } from './lib.ts';
 import { makeCgroups } from './cgroup.ts';
 import { writeFragment, type FragmentName } from './fragments.ts';
 
@@ -51,6 +51,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   let result: Record<string, unknown> = {};
   try {
     await w.ready;
+    coldBinary();
     const start = (n: string) => startPiha(c, n, { wrap: [...PIN, ...cg.wrap(n)] });
     for (const m of c.lab.nodes) {
       const hogWrap = HOG_MODE === 'inside' ? cg.wrap(m.name) : PIN;

@@ -16,7 +16,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { LabCluster, PIHA_BIN, VIP } from '../test/lab/cluster.ts';
 import { now, sleep } from '../test/lab/lab.ts';
-import { BUNDLE_BIN, LoadRecord, iso, machine, memOf, helpersRssMiB, startPiha, treeCpu, type PihaLaunch } from './lib.ts';
+import { BUNDLE_BIN, LoadRecord, coldBinary, iso, machine, memOf, helpersRssMiB, startPiha, treeCpu, type PihaLaunch } from './lib.ts';
 import { writeFragment } from './fragments.ts';
 
 interface Variant extends PihaLaunch {
@@ -115,6 +115,7 @@ export async function measureIdle(v: Variant, profile = PROFILE, warmS = WARM_S,
   const w = c.lab.watchAddress(VIP);
   try {
     await w.ready;
+    coldBinary(v.bin);
     for (const n of c.lab.nodes) startPiha(c, n.name, v);
     const holder = await c.waitForHolder(w, 30000);
     await sleep(warmS * 1000);

@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { LabCluster, PIHA, PIHA_BIN } from '../test/lab/cluster.ts';
 import type { LabProcess } from '../test/lab/lab.ts';
 
@@ -219,4 +219,21 @@ export function seededRandom(label: string): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Drops the page cache of the executable (and of a bundle run by node), so daemons started
+ * next read it as after a boot from the SD card. The file-backed part of a daemon's RSS
+ * depends on that state (bench/rss-cache.md): on this VM 36 MiB when the binary comes cold
+ * from disk, 40 MiB after it was read once (`cat`), 46 MiB right after it was written by a
+ * build. Benches that report RSS call this first, so a rebuild before a run does not move
+ * their numbers. `dd iflag=nocache count=0` is posix_fadvise(DONTNEED) on the whole file;
+ * pages still mapped by running processes stay.
+ */
+export function coldBinary(bin: string[] = PIHA_BIN): void {
+  for (const f of bin) {
+    if (!existsSync(f)) continue;
+    spawnSync('sync', [f]);
+    spawnSync('dd', [`if=${f}`, 'iflag=nocache', 'count=0', 'status=none']);
+  }
 }

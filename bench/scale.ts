@@ -24,7 +24,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { SimScaleRow } from './scale-sim.ts';
 import { LabCluster, VIP } from '../test/lab/cluster.ts';
 import { now, sleep } from '../test/lab/lab.ts';
-import { LoadRecord, binName, fmtMs, iso, machine, memOf, netDev, procTree, seededRandom, startPiha, stats, treeCpu, who } from './lib.ts';
+import { LoadRecord, binName, coldBinary, fmtMs, iso, machine, memOf, netDev, procTree, seededRandom, startPiha, stats, treeCpu, who } from './lib.ts';
 import { PROFILES } from '../src/config/profiles.ts';
 import { writeFragment } from './fragments.ts';
 
@@ -91,6 +91,7 @@ async function runSize(n: number): Promise<ScaleResult> {
   try {
     await w.ready;
     const t0 = now();
+    coldBinary();
     for (const m of c.lab.nodes) startPiha(c, m.name);
     const holder = await c.waitForHolder(w, HOLDER_WAIT_S * 1000).catch(() => null);
     const startToHolderMs = holder ? now() - t0 : NaN;

@@ -16,7 +16,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { LabCluster, VIP } from '../test/lab/cluster.ts';
 import { now, sleep } from '../test/lab/lab.ts';
-import { LoadRecord, binName, ioOf, iso, machine, memOf, procTree } from './lib.ts';
+import { LoadRecord, binName, coldBinary, ioOf, iso, machine, memOf, procTree } from './lib.ts';
 import { writeFragment } from './fragments.ts';
 
 const profile = (process.env.PROFILE ?? 'fast') as 'fast' | 'lan' | 'slow';
@@ -40,6 +40,7 @@ const mtimes = (dir: string) => {
 const writes = (root: number) => procTree(root).reduce((a, p) => a + (ioOf(p)?.writeBytes ?? 0), 0);
 try {
   await w.ready;
+  coldBinary();
   await c.startAll();
   const h = await c.waitForHolder(w, 20000);
   await sleep(2000);
