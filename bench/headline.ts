@@ -19,6 +19,7 @@ const scaleSim = load('bench/scale-sim.json');
 const budget = load('bench/budget.json');
 const budgetInside = load('bench/budget-inside.json');
 const idle = load('bench/idle.json');
+const rssCache = load('bench/rss-cache.json');
 // The default profile's soak (lan, the build as shipped; else the earlier lan run with the GC), then the fast profile's (bench/soak.json).
 const soakLan = load('bench/soak-lan-final.json') ?? load('bench/soak-lan-gc.json');
 const soakFast = load('bench/soak.json');
@@ -77,11 +78,20 @@ if (idle) {
     const rss = avg(nodes.map((n) => r.mem[n].rssMiB));
     const anon = avg(nodes.map((n) => r.mem[n].anonMiB));
     row('idle CPU per daemon (3 nodes, lan, x86-64 VM core)', `${cpuO.toFixed(2)} % (holder ${cpuH.toFixed(2)} %)`, `≤ 1 %: ${met(Math.max(cpuO, cpuH) <= 1)}`, 'bench/idle.ts');
+    // The shared part depends on the executable's page cache (bench/rss-cache.ts).
+    const cache = (state: string) => rssCache?.rows?.find((x: any) => x.state === state)?.nodes.map((n: any) => n.rssMiB as number) as number[] | undefined;
+    const cold = cache('cold');
+    const built = cache('built');
+    const cacheText =
+      cold && built
+        ? `; the shared part depends on the executable's page cache: ${Math.min(...cold).toFixed(0)}–${Math.max(...cold).toFixed(0)} MiB started cold (as from the SD card), ${Math.min(...built).toFixed(0)}–${Math.max(...built).toFixed(0)} MiB right after \`make binary\` (bench/rss-cache.md)`
+        : '';
+    const worst = built ? Math.max(...built) : rss;
     row(
       'idle memory per daemon',
-      `RSS ${rss.toFixed(0)} MiB = ${anon.toFixed(0)} MiB private + ${(rss - anon).toFixed(0)} MiB of the executable's shared, clean pages`,
-      `RSS ≤ 60 MB (57.2 MiB): ${met(rss * 2 ** 20 <= 60e6)}`,
-      'bench/idle.ts',
+      `RSS ${rss.toFixed(0)} MiB = ${anon.toFixed(0)} MiB private + ${(rss - anon).toFixed(0)} MiB of the executable's shared, clean pages${cacheText}`,
+      `RSS ≤ 60 MB (57.2 MiB): ${met(rss * 2 ** 20 <= 60e6)}${built && worst * 2 ** 20 > 60e6 ? ' for a daemon started cold (as on a Pi) or after a read; **not met** right after a build' : ''}`,
+      'bench/idle.ts, bench/rss-cache.ts',
     );
   }
 }
