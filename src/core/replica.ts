@@ -133,7 +133,11 @@ export class ConfigReplica {
   /** Voters a document-less tie-breaker has not heard yet (rule 5); empty once it may prepare. */
   unheardVoters(): string[] {
     if (this.accepted.ver.epoch > 0) return [];
-    return this.waitForAll.filter((id) => !this.heard.has(id)).map((id) => this.nodes.find((n) => n.id === id)?.name ?? String(id));
+    return this.names(this.waitForAll.filter((id) => !this.heard.has(id)));
+  }
+
+  private names(ids: number[]): string[] {
+    return ids.map((id) => this.nodes.find((n) => n.id === id)?.name ?? String(id));
   }
 
   get source(): 'file' | 'cluster' {
@@ -318,11 +322,12 @@ export class ConfigReplica {
   private prepare(ctx: ReplicaCtx): void {
     const fresh = [...this.heard].filter(([, h]) => h.at >= this.electedAt);
     if (!isQuorate(this.votes, [this.self, ...fresh.map(([id]) => id)])) return;
-    if (this.accepted.ver.epoch === 0 && this.waitForAll.some((id) => !fresh.some(([f]) => f === id))) {
+    const unheardInTerm = this.accepted.ver.epoch === 0 ? this.waitForAll.filter((id) => !fresh.some(([f]) => f === id)) : [];
+    if (unheardInTerm.length) {
       // Rule 5: hear every other voter in this term first (their heartbeats carry their versions).
       if (!this.waitLogged) {
         this.waitLogged = true;
-        this.io.log('warn', 'config_wait_for_all', { unheard: this.unheardVoters(), hint: 'this node has no saved cluster configuration and is a quorum alone (two_node): it changes the configuration only after it has heard the other node' });
+        this.io.log('warn', 'config_wait_for_all', { unheard: this.names(unheardInTerm), hint: 'this node has no saved cluster configuration and is a quorum alone (two_node): it changes the configuration only after it has heard the other node' });
       }
       return;
     }

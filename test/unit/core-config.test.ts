@@ -173,7 +173,9 @@ test('two_node: the tie-breaker restarted without its state does not decide the 
   const r = n.commandAsync(1, change({ op: 'defaults', set: { resource_stickiness: 9 } }));
   assert.equal(r.ok, false);
   assert.match(r.message, /no saved cluster configuration and has not heard n2 yet.*nothing was changed/);
-  assert.ok(n.effects('log', 1).some((x) => x.e.event === 'config_wait_for_all'), 'the wait is logged');
+  const logged = n.effects('log', 1).find((x) => x.e.event === 'config_wait_for_all');
+  assert.ok(logged, 'the wait is logged');
+  assert.deepEqual(logged.e.fields.unheard, ['n2']);
   assert.deepEqual(n.core(1).status(n.now).config.waitingFor, ['n2'], 'and shown in status');
   n.cut = () => false;
   n.until(() => epochs(n).every((e) => e === 2) && n.core(1).status(n.now).config.digest === digest, 5000, 'n1 adopts n2\'s configuration');
