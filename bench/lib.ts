@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { LabCluster, PIHA, PIHA_BIN } from '../test/lab/cluster.ts';
 import type { LabProcess } from '../test/lab/lab.ts';
+import { Rng } from '../src/core/rng.ts';
 
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
@@ -209,16 +210,15 @@ export function haveKeepalived(): string | null {
 
 export const iso = (d = new Date()): string => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
-/** A reproducible stream of numbers in [0, 1) per run (mulberry32, seeded from a label). */
+/**
+ * A reproducible stream of numbers in [0, 1) per label: the core's seeded PRNG (mulberry32,
+ * src/core/rng.ts), seeded with a hash of the label.
+ */
 export function seededRandom(label: string): () => number {
-  let a = 0;
-  for (const ch of label) a = (Math.imul(a, 31) + ch.charCodeAt(0)) | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  let seed = 0;
+  for (const ch of label) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) | 0;
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /**

@@ -34,7 +34,7 @@ async function measure(state: State, bin: string): Promise<Row> {
   if (state === 'cold') coldBinary([bin]);
   if (state === 'read') {
     coldBinary([bin]);
-    execFileSync('cat', [bin], { maxBuffer: 1 << 30 }); // read through the page cache once
+    execFileSync('cat', [bin], { stdio: ['ignore', 'ignore', 'inherit'] }); // read through the page cache once, output discarded
   }
   const c = await LabCluster.create({ profile: 'lan' });
   const w = c.lab.watchAddress(VIP);
