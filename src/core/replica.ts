@@ -28,6 +28,15 @@
 //      two_node. Alone, it wins coordinator terms with nobody to remember them, so it could
 //      commit a document at a version (epoch, term) that the other node already holds with
 //      different content — the two would never converge (simulator seeds 13777, 16778).
+//   6. Versions alone do not tell documents apart when a majority restarts without its state
+//      (no state dir): it re-seeds and re-uses terms, so it can commit another document at a
+//      version a cut-off node already applied (simulator seed 32168). Nothing can keep what only
+//      the forgetting majority had acknowledged, but the cluster must converge: a ready
+//      coordinator's heartbeats carry its applied document's digest (`cd`), a node that applied
+//      the same version with another digest answers with its own, and the coordinator then
+//      proposes its document again as a newer version, which that node adopts. Once per version
+//      per coordinator term, so nodes that decode one document differently (other nodes: lists,
+//      reported as config_differs) cannot make it propose for ever.
 
 import type { NodeConfig } from '../config/types.ts';
 import { applyChange, decodeDoc, docDigest, encodeDoc, parseChange, type ClusterDoc } from '../config/cluster-doc.ts';
@@ -47,6 +56,15 @@ export interface Held {
   ver: Version;
   doc: ClusterDoc;
   json: string;
+}
+
+// docDigest hashes the encoded document: computed once per held document (every heartbeat of
+// a coordinator carries it).
+const digests = new WeakMap<Held, string>();
+function digestOf(h: Held): string {
+  let d = digests.get(h);
+  if (d === undefined) digests.set(h, (d = docDigest(h.doc)));
+  return d;
 }
 
 interface Reply {
@@ -99,6 +117,10 @@ export class ConfigReplica {
   /** Rule 5: the voters a document-less, alone-quorate coordinator must hear before it prepares. */
   private readonly waitForAll: number[];
   private waitLogged = false;
+  /** Rule 6, follower side: the coordinator's last announced committed version and digest. */
+  private announced: { ver: Version; digest: string } | null = null;
+  /** Rule 6, coordinator side: versions re-asserted in this term and the versions that did it (`${epoch}/${term}`). */
+  private reasserted = new Set<string>();
 
   constructor(
     private readonly self: number,
@@ -150,15 +172,19 @@ export class ConfigReplica {
   }
 
   digest(): string {
-    return docDigest(this.applied.doc);
+    return digestOf(this.applied);
   }
 
   // ------------------------------------------------------------ heartbeats
 
-  hbFields(ctx: ReplicaCtx): Pick<Heartbeat, 'cv' | 'cc'> {
+  hbFields(ctx: ReplicaCtx): Pick<Heartbeat, 'cv' | 'cc' | 'cd'> {
     const a = this.accepted.ver;
     const p = this.applied.ver;
-    return { cv: [a.epoch, a.term, p.epoch, p.term], ...(ctx.iAmCoord && this.ready ? { cc: [p.epoch, p.term] } : {}) };
+    if (ctx.iAmCoord && this.ready) return { cv: [a.epoch, a.term, p.epoch, p.term], cc: [p.epoch, p.term], cd: digestOf(this.applied) };
+    // Rule 6: the same version as the coordinator's with other content: say so with our digest.
+    const an = this.announced;
+    const differs = an !== null && !ctx.iAmCoord && same(an.ver, p) && an.digest !== digestOf(this.applied);
+    return { cv: [a.epoch, a.term, p.epoch, p.term], ...(differs ? { cd: digestOf(this.applied) } : {}) };
   }
 
   onHeartbeat(hb: Heartbeat, ctx: ReplicaCtx): void {
@@ -170,6 +196,7 @@ export class ConfigReplica {
     if (hb.cc && hb.cc.length === 2 && hb.coord !== undefined && hb.coord >= ctx.knownTerm) {
       const cc = { epoch: hb.cc[0], term: hb.cc[1] };
       if (same(cc, this.accepted.ver) && newer(cc, this.applied.ver)) this.applyHeld(this.accepted, 'committed (coordinator heartbeat)');
+      this.announced = hb.cd !== undefined ? { ver: cc, digest: hb.cd } : null;
     }
     const peer = this.heard.get(hb.from);
     // Coordinator: a node that accepted something newer than we know (it was cut off from us
@@ -184,6 +211,10 @@ export class ConfigReplica {
       this.electedAt = -Infinity; // everything heard so far counts
       return;
     }
+    // Coordinator, rule 6: a node applied our version with other content.
+    if (ctx.iAmCoord && this.ready && peer && hb.cd !== undefined && same(peer.app, this.applied.ver) && hb.cd !== digestOf(this.applied)) {
+      this.reassert(hb.from, hb.cd, ctx);
+    }
     // Coordinator: a node behind the committed document gets it.
     if (ctx.iAmCoord && this.ready && peer && newer(this.applied.ver, peer.app)) {
       const last = this.lastPush.get(hb.from) ?? -Infinity;
@@ -192,6 +223,33 @@ export class ConfigReplica {
         this.io.send(hb.from, this.docMsg(this.applied, ctx.coordTerm, true));
       }
     }
+  }
+
+  /**
+   * Rule 6: propose the applied document again as a newer version, which the node that holds
+   * the same version with other content adopts like any newer commit. A proposal or a queued
+   * change in progress makes a newer version anyway.
+   */
+  private reassert(node: number, theirs: string, ctx: ReplicaCtx): void {
+    const key = `${this.applied.ver.epoch}/${this.applied.ver.term}`;
+    if (this.reasserted.has(key)) return;
+    this.reasserted.add(key);
+    const ours = digestOf(this.applied);
+    const [name] = this.names([node]);
+    this.io.log('warn', 'config_diverged', {
+      node: name,
+      epoch: this.applied.ver.epoch,
+      term: this.applied.ver.term,
+      theirs,
+      ours,
+      hint: `${name} applied another configuration under the same version (nodes restarted without their state dir while it was cut off); this coordinator's configuration is proposed again as a newer version, and ${name}'s is replaced`,
+    });
+    if (this.proposal || this.queue.length) return;
+    const epoch = Math.max(this.applied.ver.epoch, this.accepted.ver.epoch) + 1;
+    // Not again for the version made here: a node that still differs then decodes the same
+    // document differently (its own nodes: list), which proposing cannot fix.
+    this.reasserted.add(`${epoch}/${ctx.coordTerm}`);
+    this.startProposal({ ver: { epoch, term: ctx.coordTerm }, doc: this.applied.doc, json: this.applied.json }, [], `re-asserted over ${name}'s configuration of the same version`, ctx);
   }
 
   private docMsg(h: Held, cterm: number, commit: boolean): CfgDoc {
@@ -303,6 +361,7 @@ export class ConfigReplica {
       this.electedTerm = ctx.coordTerm;
       this.electedAt = ctx.now;
       this.ready = false;
+      this.reasserted.clear();
     }
     if (!this.ready) this.prepare(ctx);
     if (!this.ready) return;

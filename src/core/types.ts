@@ -48,6 +48,9 @@ export interface Heartbeat {
   cv?: number[];
   /** Only from a ready coordinator: the committed configuration version [epoch, term]. */
   cc?: number[];
+  /** Digest of the sender's applied configuration: from a ready coordinator (with cc), and from
+   *  a node whose applied document has cc's version but another digest (replica.ts, rule 6). */
+  cd?: string;
   /** Node id -> highest incarnation of it known to be powered off (fencing; merged by max). */
   fenced?: Record<string, number>;
   /** Node id -> incarnation: silent nodes this sender's granter still owes a VIP promise to,

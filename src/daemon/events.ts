@@ -51,6 +51,8 @@ const CATEGORY: Record<string, EventCategory> = {
   config_committed: 'config',
   config_applied: 'config',
   config_newer_seen: 'config',
+  config_diverged: 'config',
+  config_wait_for_all: 'config',
   config_coordinator_ready: 'config',
   config_doc_invalid: 'config',
   config_state_invalid: 'config',
@@ -136,6 +138,8 @@ export function describeEvent(type: string, f: Record<string, unknown>): string 
       return `configuration epoch ${str(f.epoch) ?? '?'} proposed${str(f.change) ? `: ${f.change}` : ''}`;
     case 'config_committed':
       return `configuration epoch ${str(f.epoch) ?? '?'} committed${str(f.change) ? `: ${f.change}` : ''}`;
+    case 'config_diverged':
+      return `${node} held another configuration as epoch ${str(f.epoch) ?? '?'}: the coordinator's is proposed again as a newer epoch`;
     case 'config_applied':
       return `configuration epoch ${str(f.epoch) ?? '?'} applied on ${node}${str(f.why) ? ` (${f.why})` : ''}`;
     case 'monitor_failed':

@@ -1,11 +1,12 @@
 // One authenticated datagram <-> one core Message.
 //
-// Wire layout (all integers big-endian), version 2:
+// Wire layout (all integers big-endian), version 3:
 //
 //   off  len  field
 //     0    4  magic "PIHA"
-//     4    1  version (2; 1 had no lease answers inside heartbeats: nodes of the two
-//                builds reject each other's datagrams as bad_version, which the log names)
+//     4    1  version (3; 2 had no configuration digest `cd` in a coordinator's
+//                heartbeats, 1 no lease answers inside heartbeats: nodes of different
+//                versions reject each other's datagrams as bad_version, which the log names)
 //     5    1  flags (0; reserved, must be 0)
 //     6    8  cluster id: first 8 bytes of SHA-256(cluster name, UTF-8)
 //    14    2  sender node id (1..65535)
@@ -27,7 +28,7 @@ import type { Message } from '../core/types.ts';
 import { checkMessage } from './validate.ts';
 
 export const MAGIC = Buffer.from('PIHA', 'ascii');
-export const VERSION = 2;
+export const VERSION = 3;
 export const HEADER_LEN = 44;
 export const TAG_LEN = 32;
 export const MIN_DATAGRAM = HEADER_LEN + TAG_LEN;

@@ -176,6 +176,7 @@ const SHAPES: { [T in Message['t']]: Check } = {
       unfenced: recordOf(nodeIdKey, uint),
       cv: tupleOf(4, uint),
       cc: tupleOf(2, uint),
+      cd: str(1, 64),
       grant: shape<GrantBody>(grantFields, {}),
     },
   ),

@@ -185,3 +185,37 @@ test('two_node: the tie-breaker restarted without its state does not decide the 
   assert.equal(ok.ok, true, ok.message);
   n.assertSafe();
 });
+
+test('a majority restarted without its state re-uses a version the cut-off node holds with other content: the coordinator re-asserts its document and every node converges', () => {
+  const n = formed();
+  assert.equal(n.commandAsync(1, change({ op: 'defaults', set: { resource_stickiness: 7 } })).ok, true);
+  n.until(() => epochs(n).every((e) => e === 2), 3000, 'epoch 2 everywhere');
+  const ver = (id: number) => { const c = n.core(id).status(n.now).config; return `${c.epoch}/${c.term}`; };
+  const old = ver(1);
+  const oldDigest = n.core(1).status(n.now).config.digest;
+  // n1 is cut off; n2 and n3 are killed and come back without their state dirs (no
+  // persistence, as the simulator runs half its seeds). The two are a majority: they re-seed
+  // the file as epoch 1 and commit another change as epoch 2, under a term they re-use.
+  n.cut = (from, to) => from !== to && (from === 1 || to === 1);
+  for (const id of [2, 3]) n.up.delete(id);
+  n.run(100);
+  for (const id of [2, 3]) n.start(id, 2);
+  n.until(() => n.core(2).status(n.now).config.epoch === 1 && n.core(3).status(n.now).config.epoch === 1, 8000, 'n2 and n3 re-seeded');
+  assert.equal(n.commandAsync(2, change({ op: 'defaults', set: { resource_stickiness: 9 } })).ok, true);
+  n.until(() => ver(2) === old && ver(3) === old, 3000, 'n2 and n3 at the same version as n1');
+  const newDigest = n.core(2).status(n.now).config.digest;
+  assert.notEqual(newDigest, oldDigest, 'same version, other content');
+  // Healed: before the fix the versions compared equal and nobody moved (simulator seed 32168).
+  n.cut = () => false;
+  n.until(() => new Set([1, 2, 3].map((id) => `${ver(id)}/${n.core(id).status(n.now).config.digest}`)).size === 1, 6000, 'one configuration everywhere');
+  const coord = n.coordinators()[0]!;
+  assert.equal(n.core(1).status(n.now).config.epoch, 3, 'at a version newer than both');
+  assert.equal(n.core(1).status(n.now).config.digest, n.core(coord).status(n.now).config.digest);
+  const logged = n.effects('log', coord).find((x) => x.e.event === 'config_diverged');
+  assert.ok(logged, 'the coordinator says why it re-asserted its document');
+  // Once converged the coordinator proposes nothing more.
+  const epoch = n.core(coord).status(n.now).config.epoch;
+  n.run(3000);
+  assert.deepEqual(epochs(n), [epoch, epoch, epoch]);
+  n.assertSafe();
+});

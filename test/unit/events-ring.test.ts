@@ -56,6 +56,8 @@ test('messages say what happened and why', () => {
   assert.equal(describeEvent('fence_failed', { node: 'w1', error: 'timeout' }), 'fencing w1 failed: timeout');
   assert.equal(describeEvent('placement', { node: null, resource: 'api' }), 'api placed on no node');
   assert.equal(describeEvent('config_committed', { node: 'w1', epoch: 3, term: 2, change: 'resource api created' }), 'configuration epoch 3 committed: resource api created');
+  assert.equal(describeEvent('config_diverged', { node: 'w1', epoch: 2, term: 1, theirs: 'a', ours: 'b' }), "w1 held another configuration as epoch 2: the coordinator's is proposed again as a newer epoch");
+  assert.equal(categoryOf('config_diverged', 'warn'), 'config');
   assert.equal(categoryOf('config_applied', 'info'), 'config');
   assert.equal(describeEvent('brand_new', { node: 'w0', x: 1, deep: { a: 1 } }), 'brand new on w0 (x=1)');
 });

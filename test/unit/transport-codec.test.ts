@@ -37,6 +37,9 @@ const SAMPLES: Record<string, Message> = {
       gone: { v: null, c: 1, n: 1 },
     },
     req: { round: 7, keys: ['coord', 'r:web'], coordTerm: 2 },
+    cv: [3, 2, 3, 2],
+    cc: [3, 2],
+    cd: '034d110162d5',
   },
   hbMinimal: { t: 'hb', from: 1, inc: 0, term: 0, holds: [], fails: {}, attrs: {} },
   hbWithGrant: {
@@ -86,7 +89,7 @@ describe('codec round trip', () => {
   it('lays out the header as documented', () => {
     const buf = encode(keys, HDR, SAMPLES.leave);
     assert.equal(buf.subarray(0, 4).toString(), 'PIHA');
-    assert.equal(buf[4], 2);
+    assert.equal(buf[4], 3);
     assert.equal(buf[5], 0);
     assert.equal(buf.readUInt16BE(14), 1);
     assert.equal(buf.readUInt16BE(16), 2);
@@ -157,7 +160,8 @@ describe('decode reject reasons', () => {
     b[0] = 'X'.charCodeAt(0);
     assert.equal(reason(b), 'bad_magic');
     assert.equal(reason(raw(JSON.stringify(SAMPLES.leave), {}, { version: 1 })), 'bad_version');
-    assert.equal(reason(raw(JSON.stringify(SAMPLES.leave), {}, { version: 3 })), 'bad_version');
+    assert.equal(reason(raw(JSON.stringify(SAMPLES.leave), {}, { version: 2 })), 'bad_version');
+    assert.equal(reason(raw(JSON.stringify(SAMPLES.leave), {}, { version: 4 })), 'bad_version');
     const other = deriveKeys(KEY, 'other-cluster');
     assert.equal(reason(encode(other, HDR, SAMPLES.leave)), 'wrong_cluster');
   });
@@ -220,6 +224,9 @@ describe('decode: authenticated but malformed', () => {
     'empty name': JSON.stringify({ ...SAMPLES.hbMinimal, fails: { '': 1 } }),
     '__proto__ key': '{"t":"hb","from":1,"inc":0,"term":0,"holds":[],"fails":{"__proto__":1},"attrs":{}}',
     'array as record': JSON.stringify({ ...SAMPLES.hbMinimal, fails: [] }),
+    'configuration digest not a string': JSON.stringify({ ...SAMPLES.hbMinimal, cd: 5 }),
+    'empty configuration digest': JSON.stringify({ ...SAMPLES.hbMinimal, cd: '' }),
+    'configuration version of 3 items': JSON.stringify({ ...SAMPLES.hbMinimal, cc: [1, 2, 3] }),
     'extra field in req': JSON.stringify({ ...SAMPLES.hbMinimal, req: { round: 1, keys: [], x: 1 } }),
     'grant to another node': JSON.stringify({ ...SAMPLES.grant, to: 3 }),
     'heartbeat carrying a grant to another node': JSON.stringify({ ...SAMPLES.hbWithGrant, grant: { ...(SAMPLES.hbWithGrant as { grant: object }).grant, to: 3 } }),
