@@ -154,3 +154,59 @@ test('two_node: the tie-breaker restarted without its state dir and cut off wait
     await c.destroy();
   }
 });
+
+// A majority restarted without its state dirs while the third node is cut off: the two re-seed
+// the file and commit another change under the version the third node already holds (the same
+// epoch and term, other content; simulator seed 32168). When the link is back, the coordinator
+// sees the other digest (config_diverged), proposes its configuration again as a newer epoch,
+// and all three converge on it.
+test('a majority restarted without its state dirs while node1 is cut off: after the heal all three converge on one configuration', async (t) => {
+  if (!(await requireLab(t))) return;
+  const c = await LabCluster.create({ profile: 'lan' });
+  const vip = c.lab.watchAddress(VIP);
+  const all = ['node1', 'node2', 'node3'];
+  const version = async (n: string) => {
+    const s = (await c.statusJson(n)).config;
+    return { v: `${s.epoch}/${s.term}`, digest: s.digest as string, epoch: s.epoch as number };
+  };
+  try {
+    await vip.ready;
+    await c.startAll();
+    await c.waitForHolder(vip, 15000);
+    await until('epoch 1 everywhere', 10000, async () => (await epochs(c, all)).every((e) => e === 1));
+    const a = await c.cli('node1', ['resource', 'defaults', 'resource-stickiness=7']);
+    assert.equal(a.code, 0, a.stderr + a.stdout);
+    await until('epoch 2 everywhere', 5000, async () => (await epochs(c, all)).every((e) => e === 2));
+    const held = await version('node1');
+
+    const cut = await c.lab.isolatePeers('node1');
+    for (const n of ['node2', 'node3']) await c.daemons.get(n)!.stop();
+    for (const n of ['node2', 'node3']) rmSync(join(c.dir, `${n}-state`), { recursive: true, force: true });
+    await Promise.all(['node2', 'node3'].map((n) => c.start(n).waitForLine(/"event":"daemon_started"/, 15000)));
+    await until('node2 and node3 re-seeded epoch 1', 15000, async () => (await epochs(c, ['node2', 'node3'])).every((e) => e === 1));
+    const b = await c.cli('node2', ['resource', 'defaults', 'resource-stickiness=9']);
+    assert.equal(b.code, 0, b.stderr + b.stdout);
+    await until('epoch 2 on node2 and node3', 5000, async () => (await epochs(c, ['node2', 'node3'])).every((e) => e === 2));
+    const other = await version('node2');
+    // The precondition of this test: the same version with other content.
+    assert.equal(other.v, held.v, 'node2 and node3 re-used node1\'s version');
+    assert.notEqual(other.digest, held.digest);
+
+    await cut.undo();
+    await until('one configuration everywhere, newer than both', 10000, async () => {
+      const s = await Promise.all(all.map(version));
+      return s.every((x) => x.epoch === 3 && x.digest === s[0]!.digest);
+    });
+    // Whichever node coordinates after the heal (node1 may win a newer term) re-asserted its own.
+    const lines = await Promise.all(all.map((n) => c.daemons.get(n)!.waitForLine(/"event":"config_diverged"/, 10).catch(() => null)));
+    assert.ok(lines.some((l) => l !== null), 'the coordinator logged config_diverged');
+    assert.ok([held.digest, other.digest].includes((await version('node1')).digest), 'one of the two configurations, not a third');
+    assert.equal(vip.overlapMs(), 0, `two nodes held the VIP at once: ${JSON.stringify(vip.overlaps())}`);
+  } catch (e) {
+    console.log(c.logs(40));
+    throw e;
+  } finally {
+    await vip.stop();
+    await c.destroy();
+  }
+});
