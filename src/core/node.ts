@@ -704,8 +704,14 @@ export class Core {
         a.lastError = `no outcome from ${this.nameOf(a.executor)} within ${Math.round((a.deadline - a.since) / 1000)} s`;
         a.nextAt = now;
         this.log('error', 'fence_failed', { node: this.nameOf(target), attempt: a.attempts, error: a.lastError });
-        if (a.manual) this.endManual(a, false);
-        continue;
+        if (a.manual) {
+          this.endManual(a, false);
+          continue;
+        }
+        // Falls through: a retry only if the fence is still needed. The target may be back by
+        // now (a new incarnation, online), and a retry would cut the power of a healthy node
+        // (simulator seed 101307: a hung executor lost the first outcome, and the third
+        // attempt powered off the coordinator and VIP holder 7 s after it had booted again).
       }
       if (!a.manual && !a.runningSince && !needs.has(target)) {
         this.fence.attempts.delete(target);

@@ -233,7 +233,13 @@ function checkLiveness(world: World): string[] {
   const maxCommitted = Math.max(0, ...world.committedByEpoch.keys());
   const agreed = statuses[0]?.s.config.epoch ?? 0;
   if (world.p.persistence && agreed < maxCommitted) out.push(`after settling: epoch ${maxCommitted} was committed but the cluster is at ${agreed} (a committed change was lost)`);
-  const coordNode = statuses.find(({ n }) => n.id === [...coords][0])!;
+  const coordNode = statuses.find(({ n }) => n.id === [...coords][0]);
+  if (!coordNode) {
+    const id = [...coords][0];
+    const n = world.nodes.find((x) => x.id === id);
+    out.push(`after settling: every running node follows coordinator ${n?.name ?? id}, which is not running (${n ? `power ${n.power ? 'on' : 'off'}, daemon ${n.daemon}` : 'unknown'})`);
+    return out;
+  }
   const coordStatus = coordNode.s;
   // The constraints in force (run-time config changes may have deleted a VIP and its constraints).
   const doc = coordNode.n.core!.clusterConfig().doc;

@@ -343,6 +343,7 @@ export class World {
         case 'log':
           if (this.p.trace && e.level !== 'debug') this.trace(`${n.name} ${e.event} ${JSON.stringify(e.fields).slice(0, 160)}`);
           if (e.event === 'config_committed' || e.event === 'config_applied') this.noteConfig(n, e.event, e.fields);
+          if (e.event === 'fence_start') this.noteFenceStart(n, e.fields);
           break;
         case 'resources':
           n.resources = e.resources.map((r) => r.name);
@@ -550,6 +551,20 @@ export class World {
       this.violations.push({ at: this.t, what: `${n.name} applied configuration ${epoch}/${term} after ${last.epoch}/${last.term}: out of order` });
     }
     this.appliedBy.set(key, { epoch, term });
+  }
+
+  /**
+   * A fence is started for an incarnation of a node that the initiator itself hears online as
+   * a newer incarnation: it would cut the power of a healthy node (the simulator issues no
+   * manual `stonith fence`, which may do so on purpose). Seed 101307 found a retry that did.
+   */
+  private noteFenceStart(n: SimNode, f: Record<string, unknown>): void {
+    const target = this.nodes.find((x) => x.name === f.node);
+    if (!target || !n.core || target.daemon === 'dead' || target.incarnation <= (f.incarnation as number)) return;
+    const seen = n.core.status(this.local(n)).nodes.find((x) => x.name === target.name);
+    if (seen && seen.state !== 'offline') {
+      this.violations.push({ at: this.t, what: `${n.name} started fencing ${target.name} incarnation ${String(f.incarnation)} while it hears ${target.name} online as incarnation ${target.incarnation}` });
+    }
   }
 
   /** Nodes that have `r` on their interface right now. */

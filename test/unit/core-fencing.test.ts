@@ -208,3 +208,26 @@ test('device mode: a node whose fence is running gets no VIP, even when it boots
   assert.ok(!n.holders().includes(3), `n3 must not get the VIP while its power is being cut (holders ${n.holders()})`);
   n.assertSafe();
 });
+
+test('device mode: a fence attempt with no outcome is not retried once its target is back and owes nothing', () => {
+  const n = net({ fencing: deviceFencing(3), resources: [{ prefers: { n3: 50 } }] });
+  assert.equal(settle(n), 3);
+  n.run(300);
+  n.fenceDriver = () => null; // the outcome of the first attempt is lost (its executor hung)
+  hang(n, 3);
+  n.until(() => fences(n).some((f) => f.target === 3), 3000, 'a fence of n3 is running');
+  const coord = n.coordinators()[0]!;
+  n.start(3, 2); // n3 boots again (its watchdog reset it) and answers
+  // The attempt times out; before the fix a second one started at once and, with a device that
+  // works again, cut the power of the booted, healthy n3.
+  n.fenceDriver = () => ({ ok: true, detail: 'relay off, read back off' });
+  assert.equal(n.core(coord).status(n.now).fencing.pending.length, 1, 'the fence is pending at the coordinator');
+  n.run(2 * 5000 + 2 * n.core(coord).timing.nodeTimeoutMs + 2000); // FenceBook.attemptTimeoutMs (device timeout 5 s) and a retry's worth
+  assert.equal(fences(n).filter((f) => f.target === 3).length, 1, 'no second attempt');
+  assert.deepEqual(n.core(coord).status(n.now).fencing.pending, []);
+  const notNeeded = n.effects('log', coord).find((x) => x.e.event === 'fence_not_needed' && x.e.fields.node === 'n3');
+  assert.ok(notNeeded, 'the coordinator says the fence is no longer needed');
+  assert.ok(n.up.has(3), 'n3 still runs');
+  assert.equal(n.holders().length, 1, 'the VIP is held by one node');
+  n.assertSafe();
+});
