@@ -688,7 +688,12 @@ export class Core {
     // node that will most likely win the election does: the lowest id online, with quorum.
     const coordLive = this.iAmCoord || (this.coord !== null && this.isOnline(this.coord.id, now));
     const lowest = this.cfg.nodes.find((n) => this.isOnline(n.id, now))?.id === this.self.id;
-    const lead = this.quorate(now) && (this.iAmCoord || (!coordLive && lowest));
+    // Not in our first node timeout: a node not heard yet is not silent, only not heard yet. A
+    // node booting with saved promises to a peer's earlier incarnation otherwise led at its
+    // first heartbeats and fenced that peer, running again, before its heartbeat arrived
+    // (simulator seed 281: the coordinator, powered off).
+    const settled = now - this.startedAt >= this.timing.nodeTimeoutMs;
+    const lead = settled && this.quorate(now) && (this.iAmCoord || (!coordLive && lowest));
     const needs = new Map<number, number>();
     if (lead) {
       const add = (id: number, inc: number) => {

@@ -249,6 +249,8 @@ export class World {
     if (!n.core || n.daemon !== 'running') return;
     this.stats.steps++;
     const effects = n.core.step(input, this.local(n));
+    // Checked at the step that decided it (effects are carried out later, after other steps).
+    for (const e of effects) if (e.kind === 'log' && e.event === 'fence_start') this.noteFenceStart(n, e.fields);
     if (n.core.mayPetWatchdog(this.local(n))) this.pet(n);
     this.enqueue(n, effects);
     this.scheduleTick(n);
@@ -343,7 +345,6 @@ export class World {
         case 'log':
           if (this.p.trace && e.level !== 'debug') this.trace(`${n.name} ${e.event} ${JSON.stringify(e.fields).slice(0, 160)}`);
           if (e.event === 'config_committed' || e.event === 'config_applied') this.noteConfig(n, e.event, e.fields);
-          if (e.event === 'fence_start') this.noteFenceStart(n, e.fields);
           break;
         case 'resources':
           n.resources = e.resources.map((r) => r.name);
@@ -561,8 +562,7 @@ export class World {
   private noteFenceStart(n: SimNode, f: Record<string, unknown>): void {
     const target = this.nodes.find((x) => x.name === f.node);
     if (!target || !n.core || target.daemon === 'dead' || target.incarnation <= (f.incarnation as number)) return;
-    const seen = n.core.status(this.local(n)).nodes.find((x) => x.name === target.name);
-    if (seen && seen.state !== 'offline') {
+    if (n.core.isOnline(target.id, this.local(n))) {
       this.violations.push({ at: this.t, what: `${n.name} started fencing ${target.name} incarnation ${String(f.incarnation)} while it hears ${target.name} online as incarnation ${target.incarnation}` });
     }
   }

@@ -231,3 +231,27 @@ test('device mode: a fence attempt with no outcome is not retried once its targe
   assert.equal(n.holders().length, 1, 'the VIP is held by one node');
   n.assertSafe();
 });
+
+test('device mode: a node booting with saved promises to a peer\'s earlier incarnation does not fence that peer before it could hear it', () => {
+  const n = net({ nodes: 5, fencing: deviceFencing(5), resources: [{ prefers: { n1: 50 } }] });
+  assert.equal(settle(n), 1);
+  n.run(300);
+  // n2 goes down with its state dir (it keeps the promises it made to n1); n1's daemon then
+  // restarts (incarnation 2), which releases its addresses: nothing owed to n1 needs a fence.
+  n.powerOff(2);
+  n.up.delete(1);
+  n.run(100);
+  n.start(1, 2);
+  n.run(3000);
+  assert.equal(n.holders().length, 1);
+  const before = fences(n).length;
+  // n2 boots from its disk; n1's heartbeats reach it 500 ms after the others' (a slow path).
+  n.cut = (from, to) => from === 1 && to === 2;
+  n.start(2, 2, true);
+  n.run(500);
+  n.cut = () => false;
+  n.run(3000);
+  assert.deepEqual(fences(n).slice(before).filter((f) => f.target === 1), [], 'n1, running, is not fenced');
+  assert.ok(n.up.has(1), 'n1 still runs');
+  n.assertSafe();
+});
