@@ -119,7 +119,7 @@ export class ConfigReplica {
   private waitLogged = false;
   /** Rule 6, follower side: the coordinator's last announced committed version and digest. */
   private announced: { ver: Version; digest: string } | null = null;
-  /** Rule 6, coordinator side: versions re-asserted in this term and the versions that did it (`${epoch}/${term}`). */
+  /** Rule 6, coordinator side (`${epoch}/${term}`): versions re-asserted in this term, and the versions those re-assertions made. */
   private reasserted = new Set<string>();
 
   constructor(
@@ -180,11 +180,13 @@ export class ConfigReplica {
   hbFields(ctx: ReplicaCtx): Pick<Heartbeat, 'cv' | 'cc' | 'cd'> {
     const a = this.accepted.ver;
     const p = this.applied.ver;
-    if (ctx.iAmCoord && this.ready) return { cv: [a.epoch, a.term, p.epoch, p.term], cc: [p.epoch, p.term], cd: digestOf(this.applied) };
+    const cv = [a.epoch, a.term, p.epoch, p.term];
+    const cd = digestOf(this.applied);
+    if (ctx.iAmCoord && this.ready) return { cv, cc: [p.epoch, p.term], cd };
     // Rule 6: the same version as the coordinator's with other content: say so with our digest.
     const an = this.announced;
-    const differs = an !== null && !ctx.iAmCoord && same(an.ver, p) && an.digest !== digestOf(this.applied);
-    return { cv: [a.epoch, a.term, p.epoch, p.term], ...(differs ? { cd: digestOf(this.applied) } : {}) };
+    const differs = an !== null && !ctx.iAmCoord && same(an.ver, p) && an.digest !== cd;
+    return { cv, ...(differs ? { cd } : {}) };
   }
 
   onHeartbeat(hb: Heartbeat, ctx: ReplicaCtx): void {
