@@ -222,7 +222,9 @@ test('device mode: a fence attempt with no outcome is not retried once its targe
   // works again, cut the power of the booted, healthy n3.
   n.fenceDriver = () => ({ ok: true, detail: 'relay off, read back off' });
   assert.equal(n.core(coord).status(n.now).fencing.pending.length, 1, 'the fence is pending at the coordinator');
-  n.run(2 * 5000 + 2 * n.core(coord).timing.nodeTimeoutMs + 2000); // FenceBook.attemptTimeoutMs (device timeout 5 s) and a retry's worth
+  const timedOut = () => n.effects('log', coord).some((x) => x.e.event === 'fence_failed' && x.e.fields.node === 'n3' && /no outcome/.test(String(x.e.fields.error)));
+  n.until(timedOut, 15_000, 'the attempt timed out without an outcome');
+  n.run(3000); // a retry would have started at once
   assert.equal(fences(n).filter((f) => f.target === 3).length, 1, 'no second attempt');
   assert.deepEqual(n.core(coord).status(n.now).fencing.pending, []);
   const notNeeded = n.effects('log', coord).find((x) => x.e.event === 'fence_not_needed' && x.e.fields.node === 'n3');
