@@ -10,7 +10,7 @@
 //   VARIANTS=sea,sea-noflags MEASURE_S=60 node --import tsx bench/idle.ts
 //
 // Env: VARIANTS (comma list, default all), EXTRA_VARIANTS (JSON), WARM_S (10), MEASURE_S (30), MONITOR (5s),
-// PROFILE (lan), RECORD, PAIRED=1 (the variants at the same time, on separate lab clusters),
+// PROFILE (lan), PREFERS (a node the VIP prefers, e.g. node3: holder and coordinator apart), RECORD, PAIRED=1 (the variants at the same time, on separate lab clusters),
 // REPEAT (rounds of PAIRED, default 1).
 
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -70,11 +70,15 @@ const PROFILE = (process.env.PROFILE ?? 'lan') as 'lan' | 'fast' | 'slow';
 // (the lab's default of 1 s is for quick tests, and costs a holder one more \`ip addr show\` a
 // second). MONITOR=1s measures the lab's setting.
 const MONITOR = process.env.MONITOR ?? '5s';
+// PREFERS=node3: the VIP prefers that node, so its holder is not the coordinator (node1):
+// two nodes ask for leases, as in a cluster whose VIP moved, or with a preferred node.
+const PREFERS = process.env.PREFERS;
 const RESOURCES = `  - name: vip
     type: vip
     ip: ${VIP}
     cidr_netmask: 32
-    monitor_interval: ${MONITOR}`;
+    monitor_interval: ${MONITOR}${PREFERS ? `
+    prefers: { ${PREFERS}: 50 }` : ''}`;
 const PAIRED = process.env.PAIRED === '1';
 const REPEAT = Number(process.env.REPEAT ?? 1);
 const wanted = process.env.VARIANTS ? process.env.VARIANTS.split(',') : VARIANTS.map((v) => v.name);

@@ -738,7 +738,7 @@ test('two requesters: the second locks its rounds to the first (it answers in it
   n.assertSafe();
 });
 
-test('a request soon after our own heartbeat is answered alone; one 3/4 of a period after it, in an early heartbeat', () => {
+test('a request soon after our own heartbeat is answered in a heartbeat to the requester alone; one 3/4 of a period after it, in an early round', () => {
   const n = net();
   const holder = settle(n);
   n.runByWakeup(1000);
@@ -746,22 +746,72 @@ test('a request soon after our own heartbeat is answered alone; one 3/4 of a per
   const lastHb = (id: number) => n.steps.filter((s) => s.node === id && s.out.some((e) => e.kind === 'send' && e.msg.t === 'hb')).at(-1)!.t;
   const hb = sentTo(n, 0, holder, peer).filter((m) => m.t === 'hb' && m.req).at(-1)!;
   assert.ok(hb.t === 'hb' && hb.req);
-  const ask = (at: number) => {
+  const other = [1, 2, 3].find((x) => x !== holder && x !== peer)!;
+  let toOther: string[] = [];
+  const ask = (at: number, round: number) => {
     n.now = at;
-    const out = n.input(peer, { kind: 'message', msg: { ...hb, req: { ...hb.req!, round: hb.req!.round + 1 } } });
+    const out = n.input(peer, { kind: 'message', msg: { ...hb, req: { ...hb.req!, round } } });
+    toOther = out.flatMap((e) => (e.kind === 'send' && e.to === other ? [e.msg.t] : []));
     return out.flatMap((e) => (e.kind === 'send' && e.to === holder ? [e.msg] : []));
   };
-  const soon = ask(lastHb(peer) + 0.1 * HB);
-  assert.deepEqual(soon.map((m) => m.t), ['grant'], 'answered alone, no early heartbeat');
-  // And its own next heartbeat waits for the requester's next round (due a period after this
-  // request), so that one rides in it: the two timers do not stay in a race.
-  assert.equal(n.core(peer).nextWakeup(), lastHb(peer) + 0.1 * HB + 1.25 * HB);
-  ask(lastHb(peer) + 0.5 * HB);
-  assert.equal(n.core(peer).nextWakeup(), lastHb(peer) + 1.5 * HB, 'never more than 1.5 periods after its own');
-  const later = ask(lastHb(peer) + 0.75 * HB);
+  const round0 = lastHb(peer);
+  const soon = ask(round0 + 0.1 * HB, hb.req!.round + 1);
+  assert.deepEqual(soon.map((m) => m.t), ['hb'], 'one datagram to the requester: a heartbeat');
+  assert.ok(soon[0]!.t === 'hb' && soon[0]!.grant?.round === hb.req!.round + 1, 'carrying the answer');
+  assert.deepEqual(toOther, [], 'no early round: the other peer gets nothing');
+  // Its round waits for the requester's next request (due a period after this one), so that
+  // it rides in it: the two timers do not stay in a race.
+  assert.equal(n.core(peer).nextWakeup(), round0 + 0.1 * HB + 1.25 * HB);
+  ask(round0 + 0.5 * HB, hb.req!.round + 2);
+  assert.equal(n.core(peer).nextWakeup(), round0 + 1.5 * HB, 'never more than 1.5 periods after its own');
+  const later = ask(round0 + 0.75 * HB, hb.req!.round + 3);
   assert.deepEqual(later.map((m) => m.t), ['hb']);
-  assert.ok(later[0]!.t === 'hb' && later[0]!.grant?.round === hb.req!.round + 1, 'the heartbeat carries the answer');
-  assert.ok(!later.some((m) => m.t === 'grant'), 'and no separate grant');
+  assert.ok(later[0]!.t === 'hb' && later[0]!.grant?.round === hb.req!.round + 3, 'the heartbeat carries the answer');
+  assert.deepEqual(toOther, ['hb'], 'an early round: the other peer gets its heartbeat too');
+});
+
+test('holder and coordinator on different nodes: a node that only answers puts every answer in a heartbeat, one per request', () => {
+  // n3 is preferred for the VIP; n1, the lowest id, is the coordinator: two requesters.
+  const n = net({ resources: [{ prefers: { n3: 50 } }] });
+  n.until(() => n.holders().length === 1 && n.coordinators().length === 1, 6000, 'a holder and a coordinator');
+  assert.deepEqual([n.holders(), n.coordinators()], [[3], [1]]);
+  n.runByWakeup(1000);
+  const since = n.steps.length;
+  n.runByWakeup(3000);
+  for (const req of [1, 3]) {
+    const msgs = sentTo(n, since, 2, req);
+    const asked = sentTo(n, since, req, 2).filter((m) => m.t === 'hb' && m.req).length;
+    const inHb = msgs.filter((m) => m.t === 'hb' && m.grant).length;
+    const hbs = msgs.filter((m) => m.t === 'hb').length;
+    assert.ok(asked >= 25, `n${req} asked ${asked} times in 3 s`);
+    assert.equal(msgs.filter((m) => m.t === 'grant').length, 0, `n2 answered n${req} alone`);
+    assert.ok(inHb >= asked - 1, `n2 answered ${inHb} of n${req}'s ${asked} requests in heartbeats`);
+    assert.ok(hbs <= asked + 1, `n2 sent n${req} ${hbs} heartbeats for ${asked} requests: no extra ones`);
+  }
+  n.assertSafe();
+});
+
+test('a requester that stops asking still hears a node that only answers within 1.25 periods, and rejoins its rounds', () => {
+  const n = net({ resources: [{ prefers: { n3: 50 } }] });
+  n.until(() => n.holders().length === 1 && n.coordinators().length === 1, 6000, 'a holder and a coordinator');
+  n.runByWakeup(1000);
+  // n3 gives the VIP away (standby): from then on only n1 asks.
+  assert.ok(n.command(1, { op: 'standby', node: 'n3', on: true }).ok);
+  const since = n.steps.length;
+  const t0 = n.now;
+  n.runByWakeup(3000);
+  assert.deepEqual(n.holders(), [1]);
+  const times = n.steps
+    .slice(since)
+    .filter((s) => s.node === 2 && s.out.some((e) => e.kind === 'send' && e.to === 3 && e.msg.t === 'hb'))
+    .map((s) => s.t);
+  const gaps = [times[0]! - t0, ...times.slice(1).map((t, i) => t - times[i]!)];
+  assert.ok(Math.max(...gaps) <= 1.5 * HB + TICK, `gaps ${gaps.join(' ')}`);
+  // In the last second n3 gets n2's heartbeats with n2's rounds (those answer n1), not apart.
+  const last = n.steps.filter((s) => s.t >= n.now - 1000 && s.node === 2);
+  const apart = last.filter((s) => s.out.some((e) => e.kind === 'send' && e.to === 3 && e.msg.t === 'hb') && !s.out.some((e) => e.kind === 'send' && e.to === 1 && e.msg.t === 'hb'));
+  assert.equal(apart.length, 0, `${apart.length} heartbeats to n3 apart from the round`);
+  n.assertSafe();
 });
 
 test('when the requester falls silent, the answerer heartbeats again within 1.25 periods (its heartbeats answered the requests)', () => {
