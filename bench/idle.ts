@@ -16,7 +16,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { LabCluster, PIHA_BIN, VIP } from '../test/lab/cluster.ts';
 import { now, sleep } from '../test/lab/lab.ts';
-import { BUNDLE_BIN, LoadRecord, coldBinary, iso, machine, memOf, helpersRssMiB, startPiha, treeCpu, type PihaLaunch } from './lib.ts';
+import { BUNDLE_BIN, LoadRecord, coldBinary, iso, machine, memOf, helpersRssMiB, netDev, startPiha, treeCpu, type PihaLaunch } from './lib.ts';
 import { writeFragment } from './fragments.ts';
 
 interface Variant extends PihaLaunch {
@@ -92,6 +92,8 @@ export interface IdleResult {
   mem: Record<string, { rssMiB: number; pssMiB: number; anonMiB: number; fileMiB: number; helpersMiB: number; threads: number }>;
   /** Wake-ups per second of the daemon's main (event-loop) thread: voluntary context switches. */
   wakeups?: Record<string, number>;
+  /** Frames per second on the node's eth0, received / sent (heartbeats, grants, ARP). */
+  packets?: Record<string, { rx: number; tx: number }>;
   loadStart: string;
   loadEnd: string;
 }
@@ -126,17 +128,21 @@ export async function measureIdle(v: Variant, profile = PROFILE, warmS = WARM_S,
     const pids = [...c.daemons.entries()].map(([n, d]) => [n, d.pid] as const);
     const a = pids.map(([, p]) => treeCpu(p));
     const sw0 = pids.map(([, p]) => voluntarySwitches(p));
+    const nd0 = pids.map(([, p]) => netDev(p));
     const t0 = now();
     await sleep(measureS * 1000);
     const secs = (now() - t0) / 1000;
     const b = pids.map(([, p]) => treeCpu(p));
     const sw1 = pids.map(([, p]) => voluntarySwitches(p));
-    const out: IdleResult = { name: v.name, what: v.what, holder, cpu: {}, mem: {}, wakeups: {}, loadStart: load.start, loadEnd: load.finish().end };
+    const nd1 = pids.map(([, p]) => netDev(p));
+    const out: IdleResult = { name: v.name, what: v.what, holder, cpu: {}, mem: {}, wakeups: {}, packets: {}, loadStart: load.start, loadEnd: load.finish().end };
     pids.forEach(([n, p], i) => {
       out.cpu[n] = { daemon: ((b[i]!.daemon - a[i]!.daemon) / secs) * 100, helpers: ((b[i]!.helpers - a[i]!.helpers) / secs) * 100 };
       const m = memOf(p)!;
       out.mem[n] = { ...m, helpersMiB: helpersRssMiB(p), threads: threads(p) };
       out.wakeups![n] = (sw1[i]! - sw0[i]!) / secs;
+      const [d0, d1] = [nd0[i], nd1[i]];
+      if (d0 && d1) out.packets![n] = { rx: (d1.rxPackets - d0.rxPackets) / secs, tx: (d1.txPackets - d0.txPackets) / secs };
     });
     if (w.holders().join() !== holder) throw new Error(`${v.name}: the VIP moved during the idle measurement (${holder} -> ${w.holders().join()})`);
     return out;
@@ -282,6 +288,15 @@ if (import.meta.url === `file://${process.argv[1]}` && process.env.RENDER !== '1
     }
   console.log(`\n${IDLE_HEADER}\n${results.map(idleRow).join('\n')}`);
   for (const r of results) console.log(r.name, '—', r.what);
+  // Per node: which one held the VIP, CPU and packets (the table averages the non-holders).
+  for (const r of results) {
+    const nodes = Object.keys(r.cpu).sort();
+    const f = (n: string) => {
+      const p = r.packets?.[n];
+      return `${n}${n === r.holder ? ' (holder)' : ''} ${r.cpu[n]!.daemon.toFixed(2)} + ${r.cpu[n]!.helpers.toFixed(2)} %${p ? `, rx/tx ${p.rx.toFixed(1)}/${p.tx.toFixed(1)} pkt/s` : ''}`;
+    };
+    console.log(`${r.name}: ${nodes.map(f).join('; ')}`);
+  }
   if (process.env.RECORD === '1') {
     const saved: IdleRecord = { date: iso(), machine: machine(), warmS: WARM_S, measureS: MEASURE_S, profile: PROFILE, variants: wanted, paired: PAIRED ? REPEAT : 0, results };
     writeFileSync('bench/idle.json', JSON.stringify(saved, null, 2) + '\n');

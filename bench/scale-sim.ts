@@ -8,7 +8,7 @@
 // per second over an idle IDLE_S window; then a power cut of the holder (link down, process
 // gone, addresses gone): takeover = cut -> the VIP present on another node; two holders are
 // the simulator's safety check (any is a violation).
-//   node --import tsx bench/scale-sim.ts           Env: NODES (3,5,9,17,32), SEEDS (20), IDLE_S (10)
+//   node --import tsx bench/scale-sim.ts           Env: NODES (3,5,9,17,32), SEEDS (20), IDLE_S (10), APART (1: the VIP away from the coordinator; writes bench/scale-sim-apart.json)
 // Writes bench/scale-sim.json; bench/scale.ts puts its table into bench/scale.md.
 
 import { writeFileSync } from 'node:fs';
@@ -19,6 +19,9 @@ import { iso, stats } from './lib.ts';
 const NODES = (process.env.NODES ?? '3,5,9,17,32').split(',').map(Number);
 const SEEDS = Number(process.env.SEEDS ?? 20);
 const IDLE_S = Number(process.env.IDLE_S ?? 10);
+// APART=1: before the idle window the VIP is moved to the highest id, away from the
+// coordinator (the lowest id), so two nodes ask for leases.
+const APART = process.env.APART === '1';
 
 export interface SimScaleRow {
   n: number;
@@ -27,11 +30,14 @@ export interface SimScaleRow {
   takeoverMs: number[];
   noTakeover: number;
   msgsPerNodePerS: number;
+  /** Messages the VIP holder and the coordinator received per second in the idle window (seed average). */
+  holderRxPerS?: number;
+  coordRxPerS?: number;
   idleMoves: number;
   violations: string[];
 }
 
-function runOne(n: number, seed: number): { settle: number; takeover: number | null; msgs: number; moves: number; violations: string[] } {
+function runOne(n: number, seed: number): { settle: number; takeover: number | null; msgs: number; holderRx: number; coordRx: number; moves: number; violations: string[] } {
   const config = simConfig({ nodes: n, witness: false, resources: 1, profile: 'lan', prefers: false, migrationThreshold: 2, fencing: 'lease' });
   const world = new World({ seed, config, persistence: true, kernelLatenessMaxMs: 250, applyMaxMs: 20, timerLateMaxMs: 2, trace: false, fenceFailRate: 0 });
   for (const node of world.nodes) world.at(world.rng.next() * 500, () => world.startDaemon(node));
@@ -40,12 +46,17 @@ function runOne(n: number, seed: number): { settle: number; takeover: number | n
   let t = 0;
   while (world.holders(r).length !== 1 && t < 60_000) world.run((t += 10));
   const settle = t;
+  if (APART) world.command(world.nodes[0]!, { op: 'move', resource: r, node: world.nodes[n - 1]!.name });
   world.run((t += 3000));
   // Idle window: messages and moves.
   const m0 = world.stats.messages;
   const f0 = world.stats.acquires;
+  const rx0 = new Map(world.sentTo);
+  const holderId = world.holders(r)[0]?.id ?? 0;
+  const coordId = world.nodes.find((x) => x.core?.isCoordinator())?.id ?? 0;
   world.run((t += IDLE_S * 1000));
   const msgs = (world.stats.messages - m0) / n / IDLE_S;
+  const rxOf = (id: number) => ((world.sentTo.get(id) ?? 0) - (rx0.get(id) ?? 0)) / IDLE_S;
   const moves = world.stats.acquires - f0;
   // Power cut of the holder.
   const holder = world.holders(r)[0];
@@ -62,24 +73,26 @@ function runOne(n: number, seed: number): { settle: number; takeover: number | n
     }
     world.run((t += 3000));
   }
-  return { settle, takeover, msgs, moves, violations: world.violations.map((v) => `${v.at.toFixed(0)} ms: ${v.what}`) };
+  return { settle, takeover, msgs, holderRx: rxOf(holderId), coordRx: rxOf(coordId), moves, violations: world.violations.map((v) => `${v.at.toFixed(0)} ms: ${v.what}`) };
 }
 
 export function simScale(): SimScaleRow[] {
   const rows: SimScaleRow[] = [];
   for (const n of NODES) {
-    const row: SimScaleRow = { n, seeds: SEEDS, settleMs: [], takeoverMs: [], noTakeover: 0, msgsPerNodePerS: 0, idleMoves: 0, violations: [] };
+    const row: SimScaleRow = { n, seeds: SEEDS, settleMs: [], takeoverMs: [], noTakeover: 0, msgsPerNodePerS: 0, holderRxPerS: 0, coordRxPerS: 0, idleMoves: 0, violations: [] };
     for (let s = 1; s <= SEEDS; s++) {
       const o = runOne(n, s * 7919 + n);
       row.settleMs.push(o.settle);
       if (o.takeover === null) row.noTakeover++;
       else row.takeoverMs.push(o.takeover);
       row.msgsPerNodePerS += o.msgs / SEEDS;
+      row.holderRxPerS! += o.holderRx / SEEDS;
+      row.coordRxPerS! += o.coordRx / SEEDS;
       row.idleMoves += o.moves;
       row.violations.push(...o.violations);
     }
     const st = stats(row.takeoverMs);
-    console.log(`N=${n}: takeover median ${st.median.toFixed(0)} ms (max ${st.max.toFixed(0)}), settle median ${stats(row.settleMs).median} ms, ${row.msgsPerNodePerS.toFixed(0)} msgs/s per node, idle moves ${row.idleMoves}, violations ${row.violations.length}`);
+    console.log(`N=${n}: takeover median ${st.median.toFixed(0)} ms (max ${st.max.toFixed(0)}), settle median ${stats(row.settleMs).median} ms, ${row.msgsPerNodePerS.toFixed(0)} msgs/s per node (received: holder ${row.holderRxPerS!.toFixed(0)}, coordinator ${row.coordRxPerS!.toFixed(0)}), idle moves ${row.idleMoves}, violations ${row.violations.length}`);
     rows.push(row);
   }
   return rows;
@@ -87,5 +100,6 @@ export function simScale(): SimScaleRow[] {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const rows = simScale();
-  writeFileSync('bench/scale-sim.json', JSON.stringify({ date: iso(), seeds: SEEDS, idleS: IDLE_S, rows }, null, 2) + '\n');
+  // An APART run is a side measurement: it leaves the table bench/scale.ts reads alone.
+  writeFileSync(APART ? 'bench/scale-sim-apart.json' : 'bench/scale-sim.json', JSON.stringify({ date: iso(), seeds: SEEDS, idleS: IDLE_S, rows }, null, 2) + '\n');
 }

@@ -85,6 +85,8 @@ export class World {
   readonly lines: string[] = [];
   readonly replies: { node: string; ok: boolean; message: string }[] = [];
   stats = { messages: 0, steps: 0, acquires: 0, releases: 0, failovers: 0, fences: 0, watchdogResets: 0 };
+  /** Messages sent to each node id (for per-node rates in bench/scale-sim.ts). */
+  readonly sentTo = new Map<number, number>();
   private cmdId = 0;
   /** real time each resource was last seen held by someone (for takeover gaps) */
   readonly holderLog = new Map<string, { node: string; from: number; to: number }[]>();
@@ -432,6 +434,7 @@ export class World {
 
   private send(from: SimNode, to: number, msg: Message): void {
     this.stats.messages++;
+    this.sentTo.set(to, (this.sentTo.get(to) ?? 0) + 1);
     const key = `${from.id}>${to}`;
     if (this.net.blocked.has(key) || this.rng.next() < this.net.loss) return;
     const copies = this.rng.next() < 0.02 ? 2 : 1;
