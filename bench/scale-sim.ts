@@ -57,6 +57,7 @@ function runOne(n: number, seed: number): { settle: number; takeover: number | n
   world.run((t += IDLE_S * 1000));
   const msgs = (world.stats.messages - m0) / n / IDLE_S;
   const rxOf = (id: number) => ((world.sentTo.get(id) ?? 0) - (rx0.get(id) ?? 0)) / IDLE_S;
+  const [holderRx, coordRx] = [rxOf(holderId), rxOf(coordId)]; // now: the power cut below sends more
   const moves = world.stats.acquires - f0;
   // Power cut of the holder.
   const holder = world.holders(r)[0];
@@ -73,7 +74,7 @@ function runOne(n: number, seed: number): { settle: number; takeover: number | n
     }
     world.run((t += 3000));
   }
-  return { settle, takeover, msgs, holderRx: rxOf(holderId), coordRx: rxOf(coordId), moves, violations: world.violations.map((v) => `${v.at.toFixed(0)} ms: ${v.what}`) };
+  return { settle, takeover, msgs, holderRx, coordRx, moves, violations: world.violations.map((v) => `${v.at.toFixed(0)} ms: ${v.what}`) };
 }
 
 export function simScale(): SimScaleRow[] {
