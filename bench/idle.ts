@@ -467,7 +467,42 @@ ${notesFifth(results)}
 ${sixthPass()}
 
 ${seventhPass()}
+
+${eighthPass()}
 `;
+}
+
+// Session 10: the answers a holder gets when it is not the coordinator (src/core/node.ts `served`).
+function eighthPass(): string {
+  return `### Eighth pass (issue 8): a VIP holder that is not the coordinator
+
+Session 10, 2026-11-27. The 32-node lab had once shown a holder receiving 272 datagrams a
+second instead of ~160 (Scale, session 8). The cause, verified in the simulator: when the VIP
+holder and the coordinator are different nodes there are two requesters, and a node that only
+answers locked its heartbeat round to one of them; the answers to the other went alone. That
+is a usual set-up, not a corner: a VIP with \`prefers\` for a node other than the lowest id, a
+manual move, or two VIPs spread over two nodes.
+- **Measured in the simulator** (\`APART=1 SEEDS=5 node --import tsx bench/scale-sim.ts\`: the
+  VIP moved to the highest id, away from the coordinator; messages received a second in a
+  10 s idle window, lan), N = 3 / 5 / 9 / 17 / 32: holder 16 / 35 / 65 / 125 / 253, coordinator
+  15 / 28 / 58 / 121 / 219. With the VIP on the coordinator: 11 / 21 / 42 / 85 / 164.
+- **Changed** (src/core/node.ts, \`served\`; README "Lease answers ride in heartbeats"): a node
+  that requests nothing sends each requester its heartbeat when that one's request arrives, the
+  answer inside, and leaves it out of its other rounds; a requester that stops asking gets its
+  heartbeat 1.25 periods after its last request and rejoins the rounds. Requesters still answer
+  each other alone (5 a second each way).
+- **After**, same command: holder 14 / 25 / 46 / 88 / 169, coordinator 13 / 23 / 45 / 88 / 167;
+  messages sent per node 14 → 12 at N=3, 160 → 156 at N=32. With the VIP on the coordinator
+  nothing changed (10 / 20 / 39 / 79 / 153 messages sent per node, as before; takeover medians
+  1246–1322 ms, 0 violations).
+- **In the lab** (\`BEFORE=<previous build> AFTER=<this build> VARIANTS=before,after PAIRED=1
+  REPEAT=2 MEASURE_S=60 PREFERS=node3 node --import tsx bench/idle.ts\`; eth0 frames a second):
+  the node that only answers sent 15.0 → 10.1; the holder received 19.4 and 16.0 → 15.0 and
+  13.2; the coordinator 13.6 and 16.4 → 12.3 and 13.9. CPU did not move measurably: holder
+  1.75 and 1.22 % → 1.68 and 1.22 %, coordinator 1.67 and 1.07 → 1.72 and 1.07.
+- **This session's VM is slower** than the earlier sessions' (the simulator's 3000 seeds took 70 s
+  with either build, 40 s before), and noisier: two paired rounds of one build differed by
+  0.5 % of a core. Its CPU figures compare only within one paired run.`;
 }
 
 // Session 9: TurboFan with a long warm-up, user/system split, perf, HMAC (nothing changed).
