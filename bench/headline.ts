@@ -14,7 +14,7 @@ const scale = load('bench/scale.json');
 // Of the N=32 runs of this build listed in bench/scale.ts (RUNS_32): how many settled.
 const RUNS_32_SETTLED = '2 of 2';
 // ... and how many of them had a takeover median within the 1.5 s target.
-const RUNS_32_UNDER = '1 of 2';
+const RUNS_32_UNDER = '0 of 2';
 const scaleSim = load('bench/scale-sim.json');
 const budget = load('bench/budget.json');
 const budgetInside = load('bench/budget-inside.json');
@@ -145,7 +145,7 @@ const lines = [
   '|---|---|---|---|',
   ...rows,
   '',
-  'Where a target is not met, docs/benchmarks.md says why: the VIP holder\'s idle cost (0.93–1.13 % in three rounds: its lifetime refreshes every 400 ms, guard pets and lease and coordinator bookkeeping on top of the heartbeats, which cost it no more than the others since lease answers ride in them), and the fast profile\'s memory growth in its soak (node1 +1.9 MiB in the first minute after the 20 s warm-up, while the heap settles at 8× lan\'s heartbeat rate (25 ms), then +0.7 MiB over the other 29; 0 false failovers and 0 ms of two holders on a quiet machine; an earlier fast soak under load 21 had 13 false failovers, and one before the guard ran at SCHED_FIFO saw 143 ms of two holders; a 10-min fast soak beside 6 CPU-hog loops since then: 0 holder changes, 0 ms of two holders, bench/soak-fast-hog.md).',
+  'Where a target is not met, docs/benchmarks.md says why: the VIP holder\'s idle cost (0.93–1.13 % in three rounds: its lifetime refreshes every 400 ms, guard pets and lease and coordinator bookkeeping on top of the heartbeats, which cost it no more than the others since lease answers ride in them), the 32-node takeover on this 2-core VM (all 32 daemons share it; session 10\'s VM was slower than the earlier sessions\' and neither this build nor the previous one met 1.5 s there, 1885–2033 ms, while the simulator\'s N=32 median is 1311 ms), and the fast profile\'s memory growth in its soak (node1 +1.9 MiB in the first minute after the 20 s warm-up, while the heap settles at 8× lan\'s heartbeat rate (25 ms), then +0.7 MiB over the other 29; 0 false failovers and 0 ms of two holders on a quiet machine; an earlier fast soak under load 21 had 13 false failovers, and one before the guard ran at SCHED_FIFO saw 143 ms of two holders; a 10-min fast soak beside 6 CPU-hog loops since then: 0 holder changes, 0 ms of two holders, bench/soak-fast-hog.md).',
   '',
   '![takeover distributions](bench/takeover.svg)',
 ];
