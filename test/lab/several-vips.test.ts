@@ -4,6 +4,7 @@
 // every node: never two holders of any of them.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { requireLab, now, sleep } from './lab.ts';
 import { LabCluster } from './cluster.ts';
@@ -111,5 +112,33 @@ test('with: follows, not_with: avoids; both hold through a power cut and a run-t
     assert.match(bad.stderr, /colocation cycle/);
     await sleep(1500);
     assert.deepEqual(await settle(w, () => true), moved);
+  });
+});
+
+/** Frames sent and received on eth0 of the network namespace `pid` runs in. */
+function eth0(pid: number): { tx: number; rx: number } {
+  const line = readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').find((l) => l.trim().startsWith('eth0:'))!;
+  const f = line.split(':')[1]!.trim().split(/\s+/).map(Number);
+  return { rx: f[1]!, tx: f[9]! };
+}
+
+test('two VIPs on two of three nodes: the third, asking for nothing, answers both in its heartbeats (one frame per peer per period)', async (t) => {
+  // Two nodes ask for leases every heartbeat (lan: 5 a second). The third heartbeats both and
+  // used to lock its rounds to one of them and answer the other alone: 15 frames a second
+  // instead of 10 (docs/benchmarks.md, idle cost, eighth pass).
+  const ips = { a: '192.0.2.150', b: '192.0.2.151' };
+  await withVips(t, [vip('a', ips.a), vip('b', ips.b)].join('\n'), ips, async (c, w) => {
+    const h = await settle(w, (x) => x.a !== x.b);
+    const third = ['node1', 'node2', 'node3'].find((n) => n !== h.a && n !== h.b)!;
+    await sleep(2000);
+    const pid = c.daemons.get(third)!.pid;
+    const [a, t0] = [eth0(pid), now()];
+    await sleep(6000);
+    const [b, secs] = [eth0(pid), (now() - t0) / 1000];
+    const tx = (b.tx - a.tx) / secs;
+    t.diagnostic(`placed ${JSON.stringify(h)}; ${third} sent ${tx.toFixed(1)} and received ${((b.rx - a.rx) / secs).toFixed(1)} frames a second`);
+    // 2 peers × 5 heartbeats a second, plus an ARP frame now and then.
+    assert.ok(tx >= 8 && tx <= 12, `${third} sent ${tx.toFixed(1)} frames a second, expected ~10 (15 when one requester's answers go alone)`);
+    assert.deepEqual(await settle(w, () => true), h, 'nothing moved');
   });
 });
