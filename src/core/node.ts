@@ -119,8 +119,8 @@ export class Core {
    * its request arrives, the answer inside, and leaves them out of its other rounds; every
    * answer then rides in a heartbeat, whatever the requesters' phases. Before, the answers to
    * all requesters but the one our round locked to went alone: a VIP holder that was not the
-   * coordinator received ~270 datagrams a second at 32 nodes instead of ~160, and 18 instead
-   * of 10 at 3 (simulator, 2026-11-27). Left out of a round is also a requester whose request
+   * coordinator received 253 messages a second at 32 nodes, 169 since, and 16 at 3, 14 since
+   * (APART=1 bench/scale-sim.ts, 2026-11-27). Left out of a round is also a requester whose request
    * arrives just after it: two requesters' rounds tend to come together (a requester answers
    * with an early round), and each time their order flipped one of them got two heartbeats.
    */
@@ -385,7 +385,7 @@ export class Core {
     if (hb.req) {
       const { granted, denied } = this.granter.request(hb.from, hb.inc, hb.req.round, hb.req.keys, hb.req.coordTerm, now);
       const body: GrantBody = { to: hb.from, toInc: hb.inc, round: hb.req.round, granted, denied, term: Math.max(this.term, this.granter.coordTerm) };
-      this.reqExpectedBy = now + 1.25 * this.timing.heartbeatMs;
+      this.reqExpectedBy = this.nextRequestDue(now);
       // The answer goes out in this very step either way (its freshness is the holder's
       // lease): in our heartbeat round if one is nearly due anyway (3/4 of a period since the
       // last keeps a second requester, at another phase, from doubling our round rate); else,
@@ -423,7 +423,7 @@ export class Core {
     const hb = this.heartbeatBody(now, undefined);
     for (const [id, grant] of this.owed) {
       this.send(id, { ...hb, grant });
-      this.served.set(id, now + 1.25 * this.timing.heartbeatMs);
+      this.served.set(id, this.nextRequestDue(now));
     }
     for (const id of due) {
       this.send(id, hb);
@@ -449,6 +449,11 @@ export class Core {
     // A node with requests of its own keeps its period: its renewals ride on its heartbeats.
     if (this.requesting()) return this.lastHbAt + H;
     return Math.max(this.lastHbAt + H, Math.min(this.reqExpectedBy, this.lastHbAt + 1.5 * H));
+  }
+
+  /** A requester heard at `now` is expected to ask again by then: a period, with a quarter of slack. */
+  private nextRequestDue(now: number): number {
+    return now + 1.25 * this.timing.heartbeatMs;
   }
 
   /** The earliest time a served requester's request is overdue (then it gets its heartbeat anyway). */
@@ -1051,7 +1056,7 @@ export class Core {
     for (const [id, grant] of this.owed) {
       this.send(id, { ...hb, grant });
       if (requesting) this.served.delete(id);
-      else this.served.set(id, now + 1.25 * this.timing.heartbeatMs);
+      else this.served.set(id, this.nextRequestDue(now));
     }
     for (const id of this.peers.keys()) {
       if (this.owed.has(id)) continue;
