@@ -257,6 +257,7 @@ export class LeaseTracker {
   private keysOfRound = new Map<number, Set<LeaseKey>>();
   private grants = new Map<LeaseKey, Map<number, number>>(); // key -> granter -> round
   private floor = new Map<LeaseKey, number>(); // grants at or below this round don't count
+  private lastAsked = new Map<LeaseKey, number>(); // key -> send time of our newest request for it
   // leaseEnd() per key, forgotten on every change above: a step asks for the same end
   // several times (expiry, wake-up, refresh, status), and at 32 nodes each answer sorts 31 grants.
   private ends = new Map<LeaseKey, { votes: VoteTable; end: number }>();
@@ -267,6 +268,7 @@ export class LeaseTracker {
     this.ends.clear();
     this.sendTimes.set(round, now);
     this.keysOfRound.set(round, new Set(keys));
+    for (const k of keys) this.lastAsked.set(k, now);
     // Rounds older than a lease can no longer extend anything.
     for (const [r, t] of this.sendTimes) {
       if (now - t > this.leaseMs) {
@@ -318,6 +320,12 @@ export class LeaseTracker {
       if (reachesQuorum(votes, sum, hasTb)) return end;
     }
     return -Infinity;
+  }
+
+  /** Where a lease from our newest request for `key` ends (its send time + L); -Infinity if never asked. */
+  newestEnd(key: LeaseKey): number {
+    const t = this.lastAsked.get(key);
+    return t === undefined ? -Infinity : t + this.leaseMs;
   }
 
   /** Forget every grant of `key` up to `round` (we released it). */

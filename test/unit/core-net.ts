@@ -23,6 +23,9 @@ export class Net {
   readonly steps: Step[] = [];
   /** Drop a message from -> to when this returns true. */
   cut: (from: number, to: number) => boolean = () => false;
+  /** Deliver a message this many ms late (0: at once, as usual); late ones arrive on a tick. */
+  delay: (from: number, to: number, msg: Message) => number = () => 0;
+  private later: { at: number; to: number; msg: Message }[] = [];
   /** Who has the address, as the drivers executed acquire/release. */
   readonly addr = new Map<string, Set<number>>();
   readonly violations: string[] = [];
@@ -92,6 +95,9 @@ export class Net {
 
   tick(): void {
     this.now += TICK;
+    const due = this.later.filter((x) => x.at <= this.now);
+    this.later = this.later.filter((x) => x.at > this.now);
+    for (const x of due) if (this.up.has(x.to)) this.input(x.to, { kind: 'message', msg: x.msg });
     const results = this.fenceResults;
     this.fenceResults = [];
     for (const r of results) if (this.up.has(r.by)) this.input(r.by, r.input);
@@ -177,7 +183,10 @@ export class Net {
   private execute(id: number, out: Effect[]): void {
     for (const e of out) {
       if (e.kind === 'send') {
-        if (!this.cut(id, e.to)) this.queue.push({ to: e.to, msg: structuredClone(e.msg) });
+        if (this.cut(id, e.to)) continue;
+        const d = this.delay(id, e.to, e.msg);
+        if (d > 0) this.later.push({ at: this.now + d, to: e.to, msg: structuredClone(e.msg) });
+        else this.queue.push({ to: e.to, msg: structuredClone(e.msg) });
       } else if (e.kind === 'acquire' && this.now <= e.notAfter) {
         const s = this.addr.get(e.resource) ?? new Set<number>();
         s.add(id);

@@ -198,6 +198,35 @@ test('a monitor failure when no whole-second lifetime fits re-adds the address a
   n.assertSafe();
 });
 
+test('answers that come too late for a kernel lifetime: the requester asks again at once, at most once a period', () => {
+  const n = net();
+  settle(n);
+  n.run(500);
+  assert.deepEqual(n.holders(), [1]);
+  // Every answer to n1 takes 70 ms (lan leaves ~50 ms for a 1 s lifetime), then n1's address
+  // lapses late in a round: it needs a fresh grant to re-add it, and none is fresh enough.
+  n.until(() => n.now - lastRequestAt(n, 1) >= 60 && n.now - lastRequestAt(n, 1) < HB, 300, 'late in a round');
+  n.delay = (_from, to, msg) => (to === 1 && (msg.t === 'grant' || (msg.t === 'hb' && msg.grant)) ? 70 : 0);
+  const t0 = n.now;
+  const from = n.steps.length;
+  n.input(1, { kind: 'monitor', resource: 'vip0', ok: false, reason: 'address vanished from the interface', lapsed: true });
+  n.run(1000);
+  const asks = n.steps.slice(from).filter((s) => s.node === 1 && s.out.some((e) => e.kind === 'send' && e.msg.t === 'hb' && e.msg.req)).map((s) => s.t);
+  const gaps = asks.slice(1).map((t, i) => t - asks[i]!);
+  // Without the early ask every gap is a period (100 ms here); with it, one in two is the
+  // round trip (70 ms) plus a tick.
+  assert.ok(gaps.filter((g) => g < HB).length >= 3, `asked early after late answers: gaps ${gaps.join(',')}`);
+  assert.ok(gaps.every((g) => g >= 70), `never before the answers came: gaps ${gaps.join(',')}`);
+  for (let i = 1; i < gaps.length; i++) assert.ok(gaps[i - 1]! >= HB || gaps[i]! >= HB, `at most one early ask a period: gaps ${gaps.join(',')}`);
+  assert.ok(n.effects('acquire', 1).every((x) => x.t < t0), 'no grant fresh enough: not re-added');
+  // Answers fast again: re-added at the next round.
+  n.delay = () => 0;
+  n.run(2 * HB);
+  assert.ok(n.effects('acquire', 1).some((x) => x.t > t0), 're-added');
+  assert.deepEqual(n.holders(), [1]);
+  n.assertSafe();
+});
+
 test('a lapsed address (kernel lifetime ran out: the daemon was late) is re-added and not counted as a failure', () => {
   const n = net({ resources: [{ migrationThreshold: 1 }] });
   settle(n);
