@@ -491,7 +491,14 @@ export class Core {
     for (const d of denied) {
       const at = d.remainingMs > 0 ? now + d.remainingMs + 1 : 0;
       if (d.key === COORD_KEY) {
-        if (term !== null && term >= this.campaignTerm && this.campaigning) this.campaignTerm = term + 1;
+        // A term above ours, or ours refused for the term itself (the granter voted in it for
+        // someone else: holder 0, nothing to wait for), means ours is taken: campaign above it.
+        // A denial because the granter is still bound to another node's promise may carry our
+        // own term back (it learned it from our heartbeats, after a peer's grant told it to us):
+        // moving up on that put every election at 32 nodes a term higher than needed, and every
+        // node persists each new term (an fsync) just when the successor needs their answers.
+        const taken = term !== null && (term > this.campaignTerm || (term === this.campaignTerm && d.holder === 0 && d.remainingMs === 0));
+        if (taken && this.campaigning) this.campaignTerm = term + 1;
         if (at) this.coordRetryAt = this.coordRetryAt > now ? Math.min(this.coordRetryAt, at) : at;
       } else {
         const r = this.res.get(d.key.slice(2));

@@ -642,6 +642,26 @@ test('a campaign that learns of a newer term before it wins takes office above t
   n.assertSafe();
 });
 
+test('a denial that only carries our own campaign term back (the peer is still bound to the dead coordinator) does not move the campaign to a higher term', () => {
+  // 5 nodes: the coordinator n1's renewals reach n3 and n4 150 ms late, so their promises to it
+  // run out 150 ms after n5's. n2 campaigns, n5 grants (its answer carries term T+1 back, so n2's
+  // heartbeats carry T+1 from then on), and n2's next heartbeat reaches n3 and n4 while they are
+  // still bound: they deny, with the term they just learned from n2. That is not a competing vote.
+  const n = net({ nodes: 5 });
+  assert.equal(settle(n), 1);
+  n.run(500);
+  const t0 = n.core(1).status(n.now).coordinator!.term;
+  n.delay = (from, to) => (from === 1 && (to === 3 || to === 4) ? 150 : 0);
+  n.run(500);
+  n.powerOff(1);
+  n.until(() => n.coordinators().length === 1, 5000, 'a new coordinator');
+  assert.deepEqual(n.coordinators(), [2]);
+  // Persisting each new term costs every node an fsync, at the moment the VIP's successor needs
+  // their answers fastest; a term higher than needed costs a second one.
+  assert.equal(n.core(2).status(n.now).coordinator!.term, t0 + 1, 'the next term, not one above it');
+  n.assertSafe();
+});
+
 test('fenceWaitMs lengthens the start-up quiet period', () => {
   const cfg = config();
   const quiet = (fenceWaitMs?: number) => {
