@@ -2,7 +2,7 @@
 // `send` is delivered at once (same clock for all nodes), time advances in 10 ms ticks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Core } from '../../src/core/node.ts';
+import { ANSWER_FIRST_FROM_NODES, Core } from '../../src/core/node.ts';
 import type { Command, Effect } from '../../src/core/types.ts';
 import { config } from './core-helpers.ts';
 import { net, settle, TICK, type Net } from './core-net.ts';
@@ -817,6 +817,31 @@ test('a request soon after our own heartbeat is answered in a heartbeat to the r
   assert.deepEqual(later.map((m) => m.t), ['hb']);
   assert.ok(later[0]!.t === 'hb' && later[0]!.grant?.round === hb.req!.round + 3, 'the heartbeat carries the answer');
   assert.deepEqual(toOther, ['hb'], 'an early round: the other peer gets its heartbeat too');
+});
+
+test(`from ${ANSWER_FIRST_FROM_NODES} nodes a node that only answers sends the answer first, alone, and its round a tenth of a period later`, () => {
+  const n = net({ nodes: ANSWER_FIRST_FROM_NODES });
+  const holder = settle(n, 8000);
+  n.runByWakeup(1000);
+  const peer = [...n.up].find((id) => id !== holder && !n.core(id).isCoordinator())!;
+  const hb = sentTo(n, 0, holder, peer).filter((m) => m.t === 'hb' && m.req).at(-1)!;
+  assert.ok(hb.t === 'hb' && hb.req);
+  const toPeerOf = (out: Effect[]) => {
+    const m = new Map<number, string[]>();
+    for (const e of out) if (e.kind === 'send') m.set(e.to, [...(m.get(e.to) ?? []), e.msg.t === 'hb' && e.msg.grant ? 'hb+grant' : e.msg.t]);
+    return m;
+  };
+  // Its last round was a period ago: the request makes a round due now.
+  const last = n.steps.filter((s) => s.node === peer && s.out.filter((e) => e.kind === 'send' && e.msg.t === 'hb').length > 1).at(-1)!.t;
+  n.now = last + 0.8 * HB;
+  const out = toPeerOf(n.input(peer, { kind: 'message', msg: { ...hb, req: { ...hb.req!, round: hb.req!.round + 1 } } }));
+  assert.deepEqual([...out], [[holder, ['hb+grant']]], 'the answer, alone, in a heartbeat to the requester');
+  assert.equal(n.core(peer).nextWakeup(), last + 0.8 * HB + HB / 10, 'the round a tenth of a period later');
+  n.now = last + 0.8 * HB + HB / 10;
+  const round = toPeerOf(n.input(peer, { kind: 'tick' }));
+  assert.ok(!round.has(holder), 'the requester, just answered, is left out');
+  assert.equal(round.size, ANSWER_FIRST_FROM_NODES - 2, 'every other peer gets its heartbeat');
+  // Below the threshold (3 nodes) the round goes at once, the answer in it: see the test above.
 });
 
 test('holder and coordinator on different nodes: a node that only answers puts every answer in a heartbeat, one per request', () => {
