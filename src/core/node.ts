@@ -1181,7 +1181,7 @@ export class Core {
         // request just came too late, ask again at once rather than at the next heartbeat — at
         // most one extra round a period, so slow round trips cannot multiply our rate. (32
         // daemons on the lab's two cores: after a takeover's election, majorities came
-        // 60-130 ms after the request for several rounds in a row, bench/scale.ts.)
+        // 60-150 ms after the request for several rounds in a row, bench/scale.ts.)
         if (leaseEnd >= this.tracker.newestEnd(resourceKey(r.cfg.name)) && now - this.earlyAskAt >= this.timing.heartbeatMs) {
           this.earlyAskAt = now;
           this.urgent = true;
