@@ -79,8 +79,9 @@ interface ScaleResult {
    * Per cut, where its time went, from the new holder's own log (wall-clock ms after the cut;
    * absent in runs before 2026-11-27 session 11): elected = a new coordinator was elected (any
    * node; only when the cut holder was the coordinator too), acquired = its core first ordered the address added,
-   * added = `ip` added it, answer = the client's first answer; late = a majority's grants came
-   * too late for a kernel lifetime at least once (grant_too_late), skipped = adds the daemon
+   * added = `ip` added it, answer = the client's first answer; late = the node logged that a
+   * majority's grants came too late for a kernel lifetime (grant_too_late, at most once in 10 s,
+   * so false can hide a late round), skipped = adds the daemon
    * skipped past their deadline (acquire_skipped).
    */
   phases?: { electedMs: number | null; acquiredMs: number | null; addedMs: number | null; answerMs: number; late: boolean; skipped: number }[];
@@ -352,7 +353,9 @@ client's answer as measured above). A holder that was also the coordinator takes
 coordinator with it: its successor is elected first (when the promises to the dead one end,
 ~1.2–1.4 s after the cut), then asks for the VIP. "Too late" = a majority's grants came back
 more than ~50 ms after the request (lan's room for a 1 s kernel lifetime), so the address
-waited for a fresher round; "skipped" = the daemon reached \`ip\` after the add's deadline.
+waited for a fresher round — as the node's \`grant_too_late\` warning says, which it logs at most
+once in 10 s, so a "no" can hide a late round; "skipped" = the daemon reached \`ip\` after the
+add's deadline.
 (The logs' wall clock and the client's timer can differ by a few ms.)
 
 | cut | new coordinator elected | VIP acquire ordered | address added | client answered | grants too late / adds skipped |

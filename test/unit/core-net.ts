@@ -23,7 +23,7 @@ export class Net {
   readonly steps: Step[] = [];
   /** Drop a message from -> to when this returns true. */
   cut: (from: number, to: number) => boolean = () => false;
-  /** Deliver a message this many ms late (0: at once, as usual); late ones arrive on a tick. */
+  /** Deliver a message this many ms late (0: at once, as usual); late ones arrive on a tick (run, until; not runByWakeup). */
   delay: (from: number, to: number, msg: Message) => number = () => 0;
   private later: { at: number; to: number; msg: Message }[] = [];
   /** Who has the address, as the drivers executed acquire/release. */
