@@ -100,6 +100,21 @@ test('without stickiness the VIP moves to a preferred node that joins later', ()
   n.assertSafe();
 });
 
+test('a coordinator places a VIP on a preferred node in the step that sees it come online', () => {
+  // Not at the next periodic plan (every heartbeat/4): the peer coming online is what replans.
+  const n = net({ resources: [{ prefers: { n2: 50 } }], stickiness: 0 }, [1, 3]);
+  assert.equal(settle(n), 1);
+  n.run(500);
+  const from = n.now;
+  n.start(2);
+  n.until(() => n.holders()[0] === 2, 5000, 'VIP on n2');
+  const up = n.logs('node_up', 1).filter((x) => x.t > from);
+  const placed = n.effects('log', 1).filter((x) => x.t > from && x.e.event === 'placement' && x.e.fields.node === 'n2');
+  assert.equal(up.length, 1);
+  assert.equal(placed[0]?.t, up[0].t);
+  n.assertSafe();
+});
+
 // ------------------------------------------------------------------ standby
 
 test('standby on the holder moves the VIP; the old holder emits release before its rel send', () => {
@@ -905,4 +920,33 @@ test('when the requester falls silent, the answerer heartbeats again within 1.25
   assert.ok(times.length >= 7, `${times.length} heartbeats in 1 s`);
   const gaps = [times[0]! - t0, ...times.slice(1).map((t, i) => t - times[i]!)];
   assert.ok(Math.max(...gaps) <= 1.25 * HB + TICK, `gaps ${gaps.join(' ')}`);
+});
+
+test('quorum follows the silence of the peer heard longest ago, however often the others are heard', () => {
+  // 5 nodes, quorum 3. The core counts the online set again only when it may have changed; a
+  // peer heard while online does not change it, so this checks that its count still expires with
+  // the first peer to fall silent, and with the end of the node's own distrust (local_stall).
+  const c = new Core({ config: config({ nodes: 5 }), self: 1, incarnation: 1, seed: 1, now: 0 });
+  const hb = (from: number, at: number) => c.step({ kind: 'message', msg: { t: 'hb', from, inc: 1, term: 0, holds: [], fails: {}, attrs: {} } }, at);
+  c.step({ kind: 'tick' }, 0);
+  hb(2, 100);
+  hb(3, 300);
+  assert.equal(c.status(300).votes, 3);
+  assert.equal(c.status(300).quorate, true);
+  // n3 is heard every 100 ms from now on; n2 never again. n2 times out at 100 + 1000.
+  for (let t = 400; t <= 1100; t += 100) hb(3, t);
+  assert.equal(c.status(1100).votes, 3, 'n2 is still within its timeout at exactly 1000 ms of silence');
+  assert.equal(c.status(1100).quorate, true);
+  hb(3, 1150);
+  assert.equal(c.status(1150).votes, 2, 'n2 timed out although n3 was heard');
+  assert.equal(c.status(1150).quorate, false);
+  hb(2, 1160);
+  assert.equal(c.status(1160).quorate, true, 'n2 back');
+  // A stall: the node distrusts itself for one node timeout and gives its peers twice the timeout.
+  const stalled = c.step({ kind: 'tick' }, 2000);
+  assert.ok(stalled.some((e) => e.kind === 'log' && e.event === 'local_stall'));
+  assert.equal(c.status(2000).votes, 3, 'n2 (silent 840 ms) and n3 (850 ms) are online');
+  assert.equal(c.status(2900).votes, 3, 'with the grace, 1740 ms of silence is not a timeout');
+  assert.equal(c.status(3000).votes, 1, 'the distrust ends at 3000: n2 and n3 are long silent');
+  assert.equal(c.status(3000).quorate, false);
 });
