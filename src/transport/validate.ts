@@ -27,46 +27,54 @@ export const LIMITS = {
   maxConfigMessage: 4000,
 } as const;
 
-/** Returns a description of the first problem found, or null when the value is fine. */
-type Check = (v: unknown, path: string) => string | null;
+/**
+ * Returns a description of the first problem found, or null when the value is fine. The path
+ * of the value is `p`, or `p` and then `k` (a field name or an array index) when `k` is given:
+ * a container hands its children their names rather than their paths, so the path strings are
+ * only made for a value that fails. Every datagram passes through here; made eagerly, they
+ * were a string per field, and the loops' iterators an allocation per element (this runs in
+ * V8's interpreter: src/cli-entry.ts), together about a third of what an idle daemon
+ * allocated (sampling heap profile, 3-node lan cluster, 2026-11-28).
+ */
+type Check = (v: unknown, p: string, k?: string | number) => string | null;
 
-const uint: Check = (v, p) =>
-  Number.isSafeInteger(v) && (v as number) >= 0 ? null : `${p}: expected a non-negative integer`;
+/** The path of a value: its parent's path and its own name or index. */
+function at(p: string, k?: string | number): string {
+  return k === undefined ? p : typeof k === 'number' ? `${p}[${k}]` : `${p}.${k}`;
+}
 
-const intIn = (min: number, max: number): Check => (v, p) =>
+const uint: Check = (v, p, k) =>
+  Number.isSafeInteger(v) && (v as number) >= 0 ? null : `${at(p, k)}: expected a non-negative integer`;
+
+const intIn = (min: number, max: number): Check => (v, p, k) =>
   Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max
     ? null
-    : `${p}: expected an integer in [${min}, ${max}]`;
+    : `${at(p, k)}: expected an integer in [${min}, ${max}]`;
 
 const nodeId = intIn(1, 65535);
 const nodeOrZero = intIn(0, 65535); // 0 = "nobody" in assign/denied.holder
 
 // Durations computed from a monotonic clock may carry fractions of a millisecond.
-const nonNegNumber: Check = (v, p) =>
-  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? null : `${p}: expected a finite number >= 0`;
+const nonNegNumber: Check = (v, p, k) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? null : `${at(p, k)}: expected a finite number >= 0`;
 
-const finite: Check = (v, p) =>
-  typeof v === 'number' && Number.isFinite(v) ? null : `${p}: expected a finite number`;
+const finite: Check = (v, p, k) =>
+  typeof v === 'number' && Number.isFinite(v) ? null : `${at(p, k)}: expected a finite number`;
 
-const str = (min: number, max: number): Check => (v, p) =>
+const str = (min: number, max: number): Check => (v, p, k) =>
   typeof v === 'string' && v.length >= min && v.length <= max
     ? null
-    : `${p}: expected a string of ${min}..${max} characters`;
+    : `${at(p, k)}: expected a string of ${min}..${max} characters`;
 
-const literal = (want: string): Check => (v, p) => (v === want ? null : `${p}: expected "${want}"`);
+const literal = (want: string): Check => (v, p, k) => (v === want ? null : `${at(p, k)}: expected "${want}"`);
 
-const anyOf = (...checks: Check[]): Check => (v, p) => {
-  let first: string | null = null;
-  for (const c of checks) {
-    const err = c(v, p);
-    if (err === null) return null;
-    first ??= err;
-  }
-  return first;
+const anyOf = (...checks: Check[]): Check => (v, p, k) => {
+  for (let i = 0; i < checks.length; i++) if (checks[i]!(v, p, k) === null) return null;
+  return checks[0]!(v, p, k);
 };
 
-const bool: Check = (v, p) => (typeof v === 'boolean' ? null : `${p}: expected a boolean`);
-const isNull: Check = (v, p) => (v === null ? null : `${p}: expected null`);
+const bool: Check = (v, p, k) => (typeof v === 'boolean' ? null : `${at(p, k)}: expected a boolean`);
+const isNull: Check = (v, p, k) => (v === null ? null : `${at(p, k)}: expected null`);
 
 /** A plain object as JSON.parse makes it (not an array, not null). */
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -77,34 +85,33 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 // `obj[k] = ...` would then set a prototype. No legitimate key looks like these.
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-const arrayOf = (item: Check): Check => (v, p) => {
-  if (!Array.isArray(v)) return `${p}: expected an array`;
-  if (v.length > LIMITS.maxEntries) return `${p}: more than ${LIMITS.maxEntries} entries`;
+const arrayOf = (item: Check): Check => (v, p, k) => {
+  if (!Array.isArray(v)) return `${at(p, k)}: expected an array`;
+  if (v.length > LIMITS.maxEntries) return `${at(p, k)}: more than ${LIMITS.maxEntries} entries`;
   for (let i = 0; i < v.length; i++) {
-    const err = item(v[i], `${p}[${i}]`);
-    if (err) return err;
+    if (item(v[i], '', i) !== null) return item(v[i], at(p, k), i);
   }
   return null;
 };
 
 /** An array of exactly n items. */
-const tupleOf = (n: number, item: Check): Check => (v, p) => {
-  if (!Array.isArray(v) || v.length !== n) return `${p}: expected an array of ${n} items`;
+const tupleOf = (n: number, item: Check): Check => (v, p, k) => {
+  if (!Array.isArray(v) || v.length !== n) return `${at(p, k)}: expected an array of ${n} items`;
   for (let i = 0; i < n; i++) {
-    const err = item(v[i], `${p}[${i}]`);
-    if (err) return err;
+    if (item(v[i], '', i) !== null) return item(v[i], at(p, k), i);
   }
   return null;
 };
 
-const recordOf = (key: Check, value: Check): Check => (v, p) => {
-  if (!isPlainObject(v)) return `${p}: expected an object`;
+const recordOf = (key: Check, value: Check): Check => (v, p, k) => {
+  if (!isPlainObject(v)) return `${at(p, k)}: expected an object`;
   const keys = Object.keys(v);
-  if (keys.length > LIMITS.maxEntries) return `${p}: more than ${LIMITS.maxEntries} entries`;
-  for (const k of keys) {
-    if (FORBIDDEN_KEYS.has(k)) return `${p}: forbidden key ${JSON.stringify(k)}`;
-    const err = key(k, `${p} key`) ?? value(v[k], `${p}.${k}`);
-    if (err) return err;
+  if (keys.length > LIMITS.maxEntries) return `${at(p, k)}: more than ${LIMITS.maxEntries} entries`;
+  for (let i = 0; i < keys.length; i++) {
+    const name = keys[i]!;
+    if (FORBIDDEN_KEYS.has(name)) return `${at(p, k)}: forbidden key ${JSON.stringify(name)}`;
+    if (key(name, '') !== null) return key(name, `${at(p, k)} key`);
+    if (value(v[name], '', name) !== null) return value(v[name], at(p, k), name);
   }
   return null;
 };
@@ -114,21 +121,25 @@ type RequiredKeys<T> = Exclude<keyof T, OptionalKeys<T>>;
 
 /** An object with exactly these fields: every required one, optional ones, nothing else. */
 function shape<T>(required: Record<RequiredKeys<T>, Check>, optional: Record<OptionalKeys<T>, Check>): Check {
-  const req = Object.entries(required) as [string, Check][];
-  const opt = new Map(Object.entries(optional) as [string, Check][]);
-  const known = new Set([...req.map(([k]) => k), ...opt.keys()]);
-  return (v, p) => {
-    if (!isPlainObject(v)) return `${p}: expected an object`;
-    for (const k of Object.keys(v)) if (!known.has(k)) return `${p}: unexpected field ${JSON.stringify(k)}`;
-    for (const [k, c] of req) {
-      if (!Object.hasOwn(v, k)) return `${p}: missing field "${k}"`;
-      const err = c(v[k], `${p}.${k}`);
-      if (err) return err;
+  const reqNames = Object.keys(required);
+  const reqChecks = Object.values(required) as Check[];
+  const optNames = Object.keys(optional);
+  const optChecks = Object.values(optional) as Check[];
+  const known = new Set([...reqNames, ...optNames]);
+  return (v, p, k) => {
+    if (!isPlainObject(v)) return `${at(p, k)}: expected an object`;
+    const keys = Object.keys(v);
+    for (let i = 0; i < keys.length; i++) if (!known.has(keys[i]!)) return `${at(p, k)}: unexpected field ${JSON.stringify(keys[i])}`;
+    for (let i = 0; i < reqNames.length; i++) {
+      const name = reqNames[i]!;
+      if (!Object.hasOwn(v, name)) return `${at(p, k)}: missing field "${name}"`;
+      // A failing field is checked again with its path: the path is made only then.
+      if (reqChecks[i]!(v[name], '', name) !== null) return reqChecks[i]!(v[name], at(p, k), name);
     }
-    for (const [k, c] of opt) {
-      if (!Object.hasOwn(v, k)) continue;
-      const err = c(v[k], `${p}.${k}`);
-      if (err) return err;
+    for (let i = 0; i < optNames.length; i++) {
+      const name = optNames[i]!;
+      if (!Object.hasOwn(v, name)) continue;
+      if (optChecks[i]!(v[name], '', name) !== null) return optChecks[i]!(v[name], at(p, k), name);
     }
     return null;
   };
