@@ -252,86 +252,139 @@ export class Granter {
   }
 }
 
-export class LeaseTracker {
-  private sendTimes = new Map<number, number>(); // round -> local send time
-  private keysOfRound = new Map<number, Set<LeaseKey>>();
-  private grants = new Map<LeaseKey, Map<number, number>>(); // key -> granter -> round
-  private floor = new Map<LeaseKey, number>(); // grants at or below this round don't count
-  private lastAsked = new Map<LeaseKey, number>(); // key -> send time of our newest request for it
-  // leaseEnd() per key, forgotten on every change above: a step asks for the same end
+/** What the holder side keeps per key. */
+interface KeyState {
+  grants: Map<number, number>; // granter -> newest round it granted
+  floor: number; // grants at or below this round don't count (we released the key)
+  asked: number; // send time of our newest request for the key
+  // leaseEnd(), memoised until something it reads changes: a step asks for the same end
   // several times (expiry, wake-up, refresh, status), and at 32 nodes each answer sorts 31 grants.
-  private ends = new Map<LeaseKey, { votes: VoteTable; end: number }>();
+  fresh: boolean;
+  votes: VoteTable | null;
+  end: number;
+}
+
+export class LeaseTracker {
+  // Our request rounds of the last lease, oldest first: number, send time, keys asked. Arrays
+  // updated in place, and a state object per key, rather than maps rewritten every round: in
+  // V8's interpreter (src/cli-entry.ts) those maps' iterators, entries, boxed times and
+  // rebuilt tables were, after the validator's, the largest part of what a holder allocated,
+  // and, living a round or more, the largest part of what it promoted to the old generation
+  // (sampling heap profiles, 3-node clusters, 2026-11-28).
+  private readonly roundNos: number[] = [];
+  private readonly roundTimes: number[] = [];
+  private readonly roundKeys: (readonly LeaseKey[])[] = [];
+  private readonly keys = new Map<LeaseKey, KeyState>();
+  // computeLeaseEnd's scratch: granters and their ends, latest end first, the first `ends` of
+  // them in use (the arrays keep their size: emptying them would give up their storage).
+  private readonly byEnd: number[] = [];
+  private readonly endOf: number[] = [];
+  private ends = 0;
 
   constructor(private readonly leaseMs: number) {}
 
-  sent(round: number, keys: LeaseKey[], now: number): void {
-    this.ends.clear();
-    this.sendTimes.set(round, now);
-    this.keysOfRound.set(round, new Set(keys));
-    for (const k of keys) this.lastAsked.set(k, now);
+  private state(key: LeaseKey): KeyState {
+    let st = this.keys.get(key);
+    if (!st) this.keys.set(key, (st = { grants: new Map(), floor: 0, asked: -Infinity, fresh: false, votes: null, end: -Infinity }));
+    return st;
+  }
+
+  /** Send time of `round`, if it is one of ours from the last lease. */
+  private sendTime(round: number): number | undefined {
+    for (let i = this.roundNos.length - 1; i >= 0; i--) if (this.roundNos[i] === round) return this.roundTimes[i];
+    return undefined;
+  }
+
+  /** We sent request `round` for `keys` (which the caller does not change afterwards). */
+  sent(round: number, keys: readonly LeaseKey[], now: number): void {
+    for (const st of this.keys.values()) st.fresh = false;
+    this.roundNos.push(round);
+    this.roundTimes.push(now);
+    this.roundKeys.push(keys);
+    for (let i = 0; i < keys.length; i++) this.state(keys[i]!).asked = now;
     // Rounds older than a lease can no longer extend anything.
-    for (const [r, t] of this.sendTimes) {
-      if (now - t > this.leaseMs) {
-        this.sendTimes.delete(r);
-        this.keysOfRound.delete(r);
-      }
+    let n = 0;
+    for (let i = 0; i < this.roundNos.length; i++) {
+      if (now - this.roundTimes[i]! > this.leaseMs) continue;
+      this.roundNos[n] = this.roundNos[i]!;
+      this.roundTimes[n] = this.roundTimes[i]!;
+      this.roundKeys[n] = this.roundKeys[i]!;
+      n++;
     }
+    this.roundNos.length = this.roundTimes.length = this.roundKeys.length = n;
   }
 
   grant(key: LeaseKey, granter: number, round: number): boolean {
-    if (!this.keysOfRound.get(round)?.has(key)) return false;
-    if (round <= (this.floor.get(key) ?? 0)) return false;
-    let m = this.grants.get(key);
-    if (!m) this.grants.set(key, (m = new Map()));
-    if ((m.get(granter) ?? 0) < round) {
-      m.set(granter, round);
-      this.ends.delete(key);
+    let asked = false;
+    for (let i = this.roundNos.length - 1; i >= 0; i--) {
+      if (this.roundNos[i] === round) {
+        asked = this.roundKeys[i]!.includes(key);
+        break;
+      }
+    }
+    if (!asked) return false;
+    const st = this.state(key);
+    if (round <= st.floor) return false;
+    if ((st.grants.get(granter) ?? 0) < round) {
+      st.grants.set(granter, round);
+      st.fresh = false;
     }
     return true;
   }
 
   /** Local time the lease on `key` ends (-Infinity if no quorum ever granted it). */
   leaseEnd(key: LeaseKey, votes: VoteTable): number {
-    const memo = this.ends.get(key);
-    if (memo && memo.votes === votes) return memo.end;
-    const end = this.computeLeaseEnd(key, votes);
-    this.ends.set(key, { votes, end });
-    return end;
+    const st = this.state(key);
+    if (st.fresh && st.votes === votes) return st.end;
+    st.end = this.computeLeaseEnd(st, votes);
+    st.votes = votes;
+    st.fresh = true;
+    return st.end;
   }
 
   /** The latest end that a majority of granters (by votes) have each promised at least. */
-  private computeLeaseEnd(key: LeaseKey, votes: VoteTable): number {
-    const m = this.grants.get(key);
-    if (!m) return -Infinity;
-    const ends: [number, number][] = [];
-    for (const [g, r] of m) {
-      const t = this.sendTimes.get(r);
-      if (t !== undefined) ends.push([g, t + this.leaseMs]);
-    }
-    ends.sort((a, b) => b[1] - a[1]);
+  private computeLeaseEnd(st: KeyState, votes: VoteTable): number {
+    this.ends = 0;
+    st.grants.forEach(this.addEnd, this);
     // Latest ends first: the first prefix of granters that is quorate fixes the end. Granters
     // are distinct (map keys), so a running sum is the prefix's votes.
     const tb = tieBreaker(votes);
     let sum = 0;
     let hasTb = false;
-    for (const [g, end] of ends) {
+    for (let i = 0; i < this.ends; i++) {
+      const g = this.byEnd[i]!;
       sum += votes.votes.get(g) ?? 0;
       if (g === tb) hasTb = true;
-      if (reachesQuorum(votes, sum, hasTb)) return end;
+      if (reachesQuorum(votes, sum, hasTb)) return this.endOf[i]!;
     }
     return -Infinity;
   }
 
+  /** computeLeaseEnd's step per grant: insert it among the latest ends first, after equal ones (grant order). */
+  private addEnd(round: number, granter: number): void {
+    const t = this.sendTime(round);
+    if (t === undefined) return;
+    const end = t + this.leaseMs;
+    let i = this.ends++;
+    while (i > 0 && this.endOf[i - 1]! < end) {
+      this.byEnd[i] = this.byEnd[i - 1]!;
+      this.endOf[i] = this.endOf[i - 1]!;
+      i--;
+    }
+    this.byEnd[i] = granter;
+    this.endOf[i] = end;
+  }
+
   /** Where a lease from our newest request for `key` ends (its send time + L); -Infinity if never asked. */
   newestEnd(key: LeaseKey): number {
-    const t = this.lastAsked.get(key);
-    return t === undefined ? -Infinity : t + this.leaseMs;
+    return (this.keys.get(key)?.asked ?? -Infinity) + this.leaseMs;
   }
 
   /** Forget every grant of `key` up to `round` (we released it). */
   drop(key: LeaseKey, round: number): void {
-    this.ends.delete(key);
-    this.grants.delete(key);
-    this.floor.set(key, Math.max(this.floor.get(key) ?? 0, round));
+    const st = this.state(key);
+    st.fresh = false;
+    st.grants.clear();
+    st.floor = Math.max(st.floor, round);
   }
 }

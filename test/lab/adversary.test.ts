@@ -214,6 +214,12 @@ test('rogue node with the wrong key: 200 pps of well-formed forged packets for 3
     assert.equal(d.bad_mac, r.sent, `every forged packet is a bad_mac: ${JSON.stringify(d)}`);
     assert.deepEqual(Object.keys(d), ['bad_mac']);
     assert.deepEqual(stateOf(await c.statusJson('node1')), s0, 'node1 state unchanged');
+    // The holder times its lease rounds' answers (piha_heartbeat_rtt_seconds, from the daemon's
+    // table of its rounds' send times): one RTT per peer, a LAN's fraction of a second.
+    const mh = s0.holder === 'node1' ? m1 : await metrics(c, s0.holder);
+    const rtts = [...mh].filter(([k]) => k.startsWith('piha_heartbeat_rtt_seconds{'));
+    assert.equal(rtts.length, 2, `an RTT for each peer of the holder ${s0.holder}: ${JSON.stringify(rtts)}`);
+    for (const [k, v] of rtts) assert.ok(v > 0 && v < 0.5, `${k} ${v}`);
     record(
       `Rogue node with the **wrong key**: ${pool.length} well-formed packets (right magic, version and cluster id; HMAC from another authkey) claiming sender id 2, each a "hostile" heartbeat (coordinator lease with term 1 000 000, VIP assigned to itself), 200 pps to node1`,
       `${r.sent} sent in ${r.ms} ms → node1 rejected ${fmtDelta(d)}, no other reason; its term (${s0.term}), coordinator (${s0.coordinator?.name ?? 'none'}), node states and VIP holder (${s0.holder}) unchanged.`,
