@@ -1,6 +1,7 @@
 // Command-line runner for the simulator.
 //   node --import tsx test/sim/run.ts --seeds 1000 [--from 1]   many seeds, summary
 //   node --import tsx test/sim/run.ts --seed 42 --trace          replay one seed, event by event
+// (test/sim/digest.ts fingerprints the behaviour of a range of seeds, for refactors.)
 import { simulate } from './scenario.ts';
 
 const args = process.argv.slice(2);
