@@ -3,8 +3,8 @@
 //             + INFINITY-ish for a `move` target; nodes that are offline, in standby,
 // witnesses, or at/over the migration threshold for this resource are not eligible.
 // Colocation constraints (with / not_with) add scores or, at ±INFINITY, forbid nodes.
-// Ties go to the least loaded node (VIPs spread), then the lowest node id, so every
-// coordinator decides the same way.
+// Ties go to the least loaded node (VIPs spread), then (in large clusters) to a node other than
+// the coordinator, then the lowest node id, so every coordinator decides the same way.
 
 import type { ResourceConfig, NodeConfig } from '../config/types.ts';
 import { INFINITY_SCORE } from '../config/schema.ts';
@@ -20,6 +20,12 @@ export interface PlacementInput {
   moves: Map<string, number>; // resource -> node id it was moved to (pcs resource move)
   banned: Map<string, Set<number>>; // resource -> nodes that recently failed to acquire it
   defaultStickiness: number;
+  /**
+   * A node passed over on a tie after load (0: none): the coordinator, from
+   * ROLES_APART_FROM_NODES nodes (core/node.ts), so the death of a VIP's holder does not
+   * also need an election before the VIP can move.
+   */
+  avoid?: number;
 }
 
 export function eligible(r: ResourceConfig, n: NodeConfig, p: PlacementInput, honourBans = true): boolean {
@@ -94,7 +100,8 @@ function colocationScore(r: ResourceConfig, n: NodeConfig, placed: Map<string, n
  * input, and with stickiness 0 the coordinator would flap a VIP between two nodes (the
  * simulator found it); the current holder counts through stickiness alone. Before load come
  * the moves a choice would force on VIPs that must follow or avoid this one (forcedMoves).
- * Then by lowest node id, so every coordinator decides the same way.
+ * Then, if `avoid` names one, a node other than that one (see PlacementInput). Then by lowest
+ * node id, so every coordinator decides the same way.
  */
 export function place(resources: ResourceConfig[], p: PlacementInput): Map<string, number> {
   const out = new Map<string, number>();
@@ -131,8 +138,9 @@ export function place(resources: ResourceConfig[], p: PlacementInput): Map<strin
       let bestKey: number[] | null = null;
       for (const n of sorted) {
         if (!eligible(r, n, p, honourBans) || !colocationAllows(r, n, out)) continue;
-        // Highest score, then fewest forced moves, then least load; sorted: lowest id on a tie.
-        const key = [-(score(r, n, p) + colocationScore(r, n, out)), forcedMoves(r, n), load.get(n.id) ?? 0];
+        // Highest score, then fewest forced moves, then least load, then not the node to avoid;
+        // sorted: lowest id on a tie.
+        const key = [-(score(r, n, p) + colocationScore(r, n, out)), forcedMoves(r, n), load.get(n.id) ?? 0, p.avoid === n.id ? 1 : 0];
         if (!bestKey || lexLess(key, bestKey)) {
           best = n.id;
           bestKey = key;

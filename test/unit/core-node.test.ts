@@ -2,7 +2,7 @@
 // `send` is delivered at once (same clock for all nodes), time advances in 10 ms ticks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ANSWER_FIRST_FROM_NODES, Core } from '../../src/core/node.ts';
+import { ANSWER_FIRST_FROM_NODES, Core, ROLES_APART_FROM_NODES } from '../../src/core/node.ts';
 import type { Command, Effect } from '../../src/core/types.ts';
 import { config } from './core-helpers.ts';
 import { net, settle, TICK, type Net } from './core-net.ts';
@@ -855,8 +855,50 @@ test(`from ${ANSWER_FIRST_FROM_NODES} nodes a node that only answers sends the a
   n.now = last + 0.8 * HB + HB / 10;
   const round = toPeerOf(n.input(peer, { kind: 'tick' }));
   assert.ok(!round.has(holder), 'the requester, just answered, is left out');
-  assert.equal(round.size, ANSWER_FIRST_FROM_NODES - 2, 'every other peer gets its heartbeat');
+  // The coordinator is a requester too (from ROLES_APART_FROM_NODES it does not hold the VIP):
+  // it gets its heartbeat with its own answer.
+  const coord = n.coordinators()[0]!;
+  assert.notEqual(coord, holder);
+  assert.ok(!round.has(coord));
+  assert.equal(round.size, ANSWER_FIRST_FROM_NODES - 3, 'every other peer gets its heartbeat');
   // Below the threshold (3 nodes) the round goes at once, the answer in it: see the test above.
+});
+
+test(`from ${ROLES_APART_FROM_NODES} nodes the VIP goes to a node other than the coordinator, and the holder's power cut moves it with no election`, () => {
+  const n = net({ nodes: ROLES_APART_FROM_NODES });
+  const holder = settle(n, 8000);
+  assert.deepEqual([holder, n.coordinators()], [2, [1]], 'the coordinator is the lowest id; the VIP the next');
+  n.run(2000);
+  const elections = n.logs('coordinator_elected').length;
+  const term = n.core(1).status(n.now).coordinator!.term;
+  const cut = n.now;
+  n.powerOff(holder);
+  n.until(() => n.holders().length === 1, 4000, 'a new holder');
+  assert.deepEqual([n.holders(), n.coordinators()], [[3], [1]], 'the next node that is not the coordinator');
+  assert.equal(n.logs('coordinator_elected').length, elections, 'no election');
+  assert.equal(n.core(1).status(n.now).coordinator!.term, term);
+  assert.ok(n.now - cut <= n.core(1).timing.promiseMs + 100, `taken over ${n.now - cut} ms after the cut`);
+  n.assertSafe();
+  // Below the threshold the roles stay together (as in the 3-node tests above).
+  const small = net({ nodes: ROLES_APART_FROM_NODES - 1 });
+  assert.equal(settle(small, 8000), 1);
+  assert.deepEqual(small.coordinators(), [1]);
+});
+
+test(`from ${ROLES_APART_FROM_NODES} nodes, when the coordinator dies a node that holds no VIP is elected and the VIP stays where it is`, () => {
+  const n = net({ nodes: ROLES_APART_FROM_NODES });
+  assert.equal(settle(n, 8000), 2);
+  n.run(2000);
+  const acquires = n.effects('acquire').length;
+  n.powerOff(1);
+  n.until(() => n.coordinators().length === 1, 6000, 'a new coordinator');
+  // n2, the lowest id left, holds the VIP: it campaigns after every node that holds none.
+  assert.deepEqual(n.coordinators(), [3]);
+  n.run(3000);
+  assert.deepEqual([n.holders(), n.coordinators()], [[2], [3]]);
+  assert.equal(n.effects('acquire').length, acquires, 'the VIP did not move');
+  assert.equal(n.effects('release').filter((r) => r.t > 0).length, 0, 'nor was it released');
+  n.assertSafe();
 });
 
 test('holder and coordinator on different nodes: a node that only answers puts every answer in a heartbeat, one per request', () => {

@@ -181,6 +181,20 @@ test('spreading does not move held VIPs (stickiness), and a returning node gets 
 });
 const vip = (m: Map<string, number>, i: number) => m.get(`vip${i}`);
 
+test('avoid (the coordinator, in large clusters) only breaks ties, after load: scores, stickiness and spreading come first', () => {
+  // A tie: n1 would win on id; avoided, the next lowest id wins.
+  assert.equal(place([resource()], placementInput(three, { avoid: 1 })).get('vip0'), 2);
+  assert.equal(place([resource()], placementInput(three, { avoid: 2 })).get('vip0'), 1);
+  // A preference for the avoided node wins, and so does its stickiness.
+  assert.equal(place([resource({ prefers: { n1: 10 } })], placementInput(three, { avoid: 1 })).get('vip0'), 1);
+  assert.equal(place([resource()], placementInput(three, { avoid: 1, holders: new Map([['vip0', 1]]) })).get('vip0'), 1);
+  // Spreading before avoiding: three VIPs on three nodes still go one to each node.
+  const spread = place(vips({}, {}, {}), placementInput(three, { avoid: 1 }));
+  assert.deepEqual([vip(spread, 0), vip(spread, 1), vip(spread, 2)], [2, 3, 1]);
+  // The only eligible node is used even if avoided.
+  assert.equal(place([resource()], placementInput(three, { avoid: 1, online: new Set([1]) })).get('vip0'), 1);
+});
+
 test('with stickiness 0 the placement does not depend on where VIPs are held (no feedback, no flapping)', () => {
   const rs = vips({}, { colocation: [{ with: 'vip0', score: -300 }] }, { colocation: [{ with: 'vip0', score: INF }] });
   const fresh = place(rs, placementInput(three, { defaultStickiness: 0 }));
