@@ -478,7 +478,28 @@ cut.
   only at the first end at which a quorum is free gave 4.6 → 4.1 rounds and 10 % fewer messages
   in the election window over 12 seeds, and no faster elections (mean 1276 → 1263 ms, single
   seeds ±100 ms either way); a variant that counted on answers still pending waited up to 200 ms
-  for a late grant. Not worth its code.`;
+  for a late grant. Not worth its code.
+
+**Session 13 (same VM class): the coordinator and the VIP apart.** Every takeover with an
+election in front of it had missed 1.5 s here, and the one run whose coordinator outlived every
+cut had made it. From 12 nodes (\`ROLES_APART_FROM_NODES\`, README "Placement") the coordinator
+now places a VIP on another node when scores tie, and a node that holds a VIP campaigns after
+every node that holds none, so a holder's death needs no election before its VIP moves and a
+coordinator's death moves no VIP. The simulator, with no CPU limit, shows no gain (N=32,
+8 seeds: takeover median 1266 ms with the roles together, 1305 ms apart; N=17 1258 / 1257), so
+it is a change for the machine the daemons share, not for the protocol: the successor's
+majority answers arrive in time more often when 31 nodes are not also electing a coordinator and
+persisting its term. \`NODES=32 MERGE=1\` three times, on a copy of this build, nothing else
+running: all settled, 0 moves; in-place re-adds 1, 1 and 0; no cut needed an election; takeover
+medians 1427 ms (cuts 1339–2492), 1399 ms (1351–1728) and 1442 ms (1268–1843; the row above);
+the daemons 1.03, 1.07 and 1.28 cores. 3 of 3 medians within 1.5 s. The slow cuts (over 1.7 s)
+are those whose majority answered too late for lan's ~50 ms kernel-lifetime window: the same
+cause as before, now without an election in front of it. Small clusters keep the roles
+together: at 3 nodes two requesters cost the holder 15 received datagrams a second instead of
+11 (bench/scale-sim.ts \`APART=1\`), and the idle target is tightest there. \`NODES=17 MERGE=1\`
+once: settled, 0 moves, 0 re-adds, no cut needed an election, takeover median 1397 ms (cuts
+1318–1471), the daemons 0.52 cores (the row above; rows 3–9 are from an earlier run). The
+simulator's table above was run again on this build (10 seeds a size): N=32 median 1260 ms.`;
 
 /** The protocol alone at the same sizes (bench/scale-sim.ts), when bench/scale-sim.json exists. */
 function simSection(): string {

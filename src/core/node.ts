@@ -91,10 +91,11 @@ export const ANSWER_FIRST_FROM_NODES = 12;
  * placement passes the coordinator over on a tie (placement.ts `avoid`), and a node holding a
  * VIP campaigns only after every node that holds none (rank). The death of a holder then needs
  * no election before its VIP moves: the coordinator that re-places the VIP is alive. In the lab
- * at 32 nodes (32 daemons on two cores) an election in the path put the takeover at
- * 1.8-2.3 s against 1.47 s without (bench/scale.ts); the simulator, with no CPU limit, shows no
- * difference. Small clusters keep the roles together: two requesters cost a 3-node holder
- * 15 received datagrams a second instead of 11 (bench/scale-sim.ts APART=1).
+ * at 32 nodes (32 daemons on two cores) an election in the path put the takeover medians at
+ * 1.8-2.3 s; with the roles apart three runs gave 1.40-1.44 s (bench/scale.ts, session 13).
+ * The simulator, with no CPU limit, shows no difference. Small clusters keep the roles
+ * together: two requesters cost a 3-node holder 15 received datagrams a second instead of 11
+ * (bench/scale-sim.ts APART=1).
  */
 export const ROLES_APART_FROM_NODES = 12;
 
@@ -1431,7 +1432,6 @@ export class Core {
     return m;
   }
 
-  /** Our position among the nodes we see, lowest id first: spaces out campaigns. */
   /** Whether this cluster keeps the coordinator off VIP holders (ROLES_APART_FROM_NODES). */
   private rolesApart(): boolean {
     return this.cfg.nodes.length >= ROLES_APART_FROM_NODES;
@@ -1449,7 +1449,7 @@ export class Core {
     return theirs === mine ? id < this.self.id : !theirs;
   }
 
-  /** Our place in the campaign order: the number of nodes that campaign before us. */
+  /** Our place in the campaign order (the number of nodes that campaign before us): spaces out campaigns. */
   private rank(): number {
     let rank = 0;
     for (const n of this.cfg.nodes) if (n.id !== this.self.id && this.campaignsBefore(n.id)) rank++;

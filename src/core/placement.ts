@@ -4,7 +4,7 @@
 // witnesses, or at/over the migration threshold for this resource are not eligible.
 // Colocation constraints (with / not_with) add scores or, at ±INFINITY, forbid nodes.
 // Ties go to the least loaded node (VIPs spread), then (in large clusters) to a node other than
-// the coordinator, then the lowest node id, so every coordinator decides the same way.
+// the coordinator, then the lowest node id: the same input always gives the same placement.
 
 import type { ResourceConfig, NodeConfig } from '../config/types.ts';
 import { INFINITY_SCORE } from '../config/schema.ts';
@@ -101,7 +101,7 @@ function colocationScore(r: ResourceConfig, n: NodeConfig, placed: Map<string, n
  * simulator found it); the current holder counts through stickiness alone. Before load come
  * the moves a choice would force on VIPs that must follow or avoid this one (forcedMoves).
  * Then, if `avoid` names one, a node other than that one (see PlacementInput). Then by lowest
- * node id, so every coordinator decides the same way.
+ * node id, so the same input always gives the same placement.
  */
 export function place(resources: ResourceConfig[], p: PlacementInput): Map<string, number> {
   const out = new Map<string, number>();
