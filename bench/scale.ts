@@ -489,10 +489,13 @@ coordinator's death moves no VIP. The simulator, with no CPU limit, shows no gai
 8 seeds: takeover median 1266 ms with the roles together, 1305 ms apart; N=17 1258 / 1257), so
 it is a change for the machine the daemons share, not for the protocol: the successor's
 majority answers arrive in time more often when 31 nodes are not also electing a coordinator and
-persisting its term. \`NODES=32 MERGE=1\` three times, on a copy of this build, nothing else
-running: all settled, 0 moves; in-place re-adds 1, 1 and 0; no cut needed an election; takeover
-medians 1427 ms (cuts 1339–2492), 1399 ms (1351–1728) and 1442 ms (1268–1843; the row above);
-the daemons 1.03, 1.07 and 1.28 cores. 3 of 3 medians within 1.5 s. The slow cuts (over 1.7 s)
+persisting its term. \`NODES=32 MERGE=1\` five times, on copies of this build (the last two
+after comment-only changes), nothing else running: all settled, 0 moves, no cut needed an
+election; takeover medians 1427 ms (cuts 1339–2492), 1399 ms (1351–1728), 1442 ms
+(1268–1843), 1658 ms (1403–2077; an event-loop lag of up to 292 ms in that run, the
+daemons 1.50 cores) and 1421 ms (1310–2110; the row above); in-place re-adds in the idle
+window 1, 1, 0, 0 and 2; the daemons 1.03, 1.07, 1.28, 1.50 and 1.27 cores. 4 of 5 medians
+within 1.5 s, against 1 of 4 for the two builds before. The slow cuts (over 1.7 s)
 are those whose majority answered too late for lan's ~50 ms kernel-lifetime window: the same
 cause as before, now without an election in front of it. Small clusters keep the roles
 together: at 3 nodes two requesters cost the holder 15 received datagrams a second instead of

@@ -92,7 +92,7 @@ export const ANSWER_FIRST_FROM_NODES = 12;
  * VIP campaigns only after every node that holds none (rank). The death of a holder then needs
  * no election before its VIP moves: the coordinator that re-places the VIP is alive. In the lab
  * at 32 nodes (32 daemons on two cores) an election in the path put the takeover medians at
- * 1.8-2.3 s; with the roles apart three runs gave 1.40-1.44 s (bench/scale.ts, session 13).
+ * 1.8-2.3 s; with the roles apart five runs gave 1.40-1.66 s, 4 of 5 within 1.5 s (bench/scale.ts).
  * The simulator, with no CPU limit, shows no difference. Small clusters keep the roles
  * together: two requesters cost a 3-node holder 15 received datagrams a second instead of 11
  * (bench/scale-sim.ts APART=1).
