@@ -15,10 +15,10 @@ test(`${N} nodes: the coordinator is not the VIP's holder; a holder's power cut 
   const c = await LabCluster.create({ nodes: N });
   const w = c.lab.watchAddress(VIP);
   let p: any;
-  // Ask a node that is neither of the two (node(N) is never cut here).
-  const witnessOf = `node${N}`;
+  // Ask a node that is neither of the two: node(N), never cut here.
+  const observer = `node${N}`;
   const roles = async () => {
-    const s = await c.statusJson(witnessOf);
+    const s = await c.statusJson(observer);
     return { coord: s.coordinator?.name as string | undefined, term: s.coordinator?.term as number | undefined, holder: s.resources[0].holder as string | null };
   };
   const cut = async (node: string) => {
