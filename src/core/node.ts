@@ -190,7 +190,7 @@ export class Core {
   private campaignAt = Infinity;
   private campaignStartedAt = -Infinity;
   private campaigning = false;
-  /** Peers seen asking for the coordinator lease, and when: a lower id goes first. */
+  /** Peers seen asking for the coordinator lease, and when: the first of them in campaign order (rank) goes first. */
   private candidatesSeen = new Map<number, number>();
   private coordRetryAt = 0;
   private iAmCoord = false;
@@ -1061,10 +1061,10 @@ export class Core {
     const H = this.timing.heartbeatMs;
     // Only the first candidate we hear in campaign order (rank) campaigns; the others wait,
     // which avoids split votes.
-    const lower = [...this.candidatesSeen].some(([id, at]) => this.campaignsBefore(id) && now - at <= 2 * H && this.isOnline(id, now));
+    const before = [...this.candidatesSeen].some(([id, at]) => this.campaignsBefore(id) && now - at <= 2 * H && this.isOnline(id, now));
     const quorate = this.quorate(now);
     if (this.campaigning) {
-      if (!quorate || lower) {
+      if (!quorate || before) {
         this.dropCoordKey(now);
         this.campaignAt = now + H;
       } else if (now - this.campaignStartedAt > this.timing.promiseMs + 3 * H) {
@@ -1076,7 +1076,7 @@ export class Core {
       }
       return;
     }
-    if (now < this.campaignAt || !quorate || lower) return;
+    if (now < this.campaignAt || !quorate || before) return;
     this.campaigning = true;
     this.campaignStartedAt = now;
     if (this.campaignTerm <= this.term) this.campaignTerm = this.term + 1;
@@ -1441,18 +1441,22 @@ export class Core {
    * Whether node `id` campaigns before us. By id; when the roles are kept apart, every node
    * that holds no VIP (as last heard) before every holder.
    */
-  private campaignsBefore(id: number): boolean {
+  private campaignsBefore(id: number, mine = this.holdsAnyVip()): boolean {
     if (!this.rolesApart()) return id < this.self.id;
-    let mine = false;
-    for (const r of this.res.values()) if (r.state === 'held') mine = true;
     const theirs = (this.peers.get(id)?.holds.size ?? 0) > 0;
     return theirs === mine ? id < this.self.id : !theirs;
   }
 
+  private holdsAnyVip(): boolean {
+    for (const r of this.res.values()) if (r.state === 'held') return true;
+    return false;
+  }
+
   /** Our place in the campaign order (the number of nodes that campaign before us): spaces out campaigns. */
   private rank(): number {
+    const mine = this.holdsAnyVip();
     let rank = 0;
-    for (const n of this.cfg.nodes) if (n.id !== this.self.id && this.campaignsBefore(n.id)) rank++;
+    for (const n of this.cfg.nodes) if (n.id !== this.self.id && this.campaignsBefore(n.id, mine)) rank++;
     return rank;
   }
 
