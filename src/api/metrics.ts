@@ -104,8 +104,9 @@ export function metricFamilies(m: MetricsSnapshot): MetricFamily[] {
     g('piha_term', 'Highest coordinator term this node knows.', [{ value: m.term }]),
     g('piha_loop_lag_seconds', 'Event loop lag of the daemon, last measured.', [{ value: m.loopLagSeconds }]),
     ...(m.gcPauseSeconds !== undefined
-      ? [g('piha_gc_pause_seconds', 'Pause of the daemon\'s last periodic full garbage collection (once a minute).', [{ value: m.gcPauseSeconds }])]
+      ? [g('piha_gc_pause_seconds', 'Pause of the daemon\'s last periodic full garbage collection (once a minute, or every 300 heartbeats if sooner).', [{ value: m.gcPauseSeconds }])]
       : []),
+    ...(m.gcRunsTotal !== undefined ? [c('piha_gc_runs_total', 'Periodic full garbage collections since the daemon started.', [{ value: m.gcRunsTotal }])] : []),
     ...(m.fencing ? fencingFamilies(m.fencing, g, c) : []),
     ...(m.configMismatchNodes !== undefined
       ? [g('piha_config_mismatch_nodes', 'Online nodes whose cluster configuration differs from this node\'s.', [{ value: m.configMismatchNodes }])]

@@ -97,6 +97,8 @@ export interface MetricsSnapshot {
   loopLagSeconds: number;
   /** Pause of the last periodic full garbage collection (src/daemon/heap.ts), 0 before the first. */
   gcPauseSeconds?: number;
+  /** Periodic full garbage collections run since the start. */
+  gcRunsTotal?: number;
   /** Defaults to process.memoryUsage.rss() at render time when left out. */
   residentMemoryBytes?: number;
   fencing?: {

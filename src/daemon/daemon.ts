@@ -34,7 +34,7 @@ import { NodeHardware } from './hardware.ts';
 import { ledPatternFor } from '../devices/led.ts';
 import { docDigest, docFromConfig, docToRaw, docToYaml } from '../config/cluster-doc.ts';
 import { EventLog } from './events.ts';
-import { GC_EVERY_MS, fullGc } from './heap.ts';
+import { fullGc, gcIntervalMs } from './heap.ts';
 import { attachHooks, type HookRunner } from './hooks.ts';
 
 export interface DaemonOptions {
@@ -142,6 +142,9 @@ export class Daemon {
     this.digest = configDigest(o.config);
     this.events = new EventLog({ context: () => this.eventContext() });
     this.hooks = attachHooks(this.events, o.config.hooks, o.node.name, this.log.child({ part: 'hooks' }));
+    this.gcEveryMs = Number(process.env.PIHA_GC_EVERY_MS ?? gcIntervalMs(o.config.cluster.timing.heartbeatIntervalMs));
+    this.gc = this.gcEveryMs > 0 ? fullGc() : null;
+    this.gcAt = this.gcEveryMs;
   }
 
   /**
@@ -315,11 +318,12 @@ export class Daemon {
   private observeAt = 0;
   private reconcileAt = 0;
   // PIHA_GC_EVERY_MS: 0 turns the periodic full GC off (for measuring it, bench/soak.ts).
-  private readonly gcEveryMs = Number(process.env.PIHA_GC_EVERY_MS ?? GC_EVERY_MS);
-  private readonly gc = this.gcEveryMs > 0 ? fullGc() : null;
-  private gcAt = this.gcEveryMs;
+  private readonly gcEveryMs: number;
+  private readonly gc: (() => void) | null;
+  private gcAt: number;
   /** Duration of the last periodic full GC (ms): piha_gc_pause_seconds. */
   private lastGcMs = 0;
+  private gcRuns = 0;
   /** Periodic work that needs no timer of its own (an idle wake-up costs ~0.1 ms of CPU). */
   private chores(now: number): void {
     if (this.stopping) return;
@@ -342,6 +346,7 @@ export class Daemon {
         const t = performance.now();
         gc();
         this.lastGcMs = performance.now() - t;
+        this.gcRuns++;
       });
     }
   }
@@ -784,6 +789,7 @@ export class Daemon {
       term: c.term,
       loopLagSeconds: this.loopLagMs / 1000,
       gcPauseSeconds: this.lastGcMs / 1000,
+      gcRunsTotal: this.gcRuns,
       fencing: {
         pending: c.fencing.pending.map((p) => p.node),
         blocking: c.fencing.blocking,

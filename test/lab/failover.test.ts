@@ -209,6 +209,20 @@ test('fast profile: frozen holder, then killed holder: guard removes the VIP in 
       r = await takeover(p, t0, h);
       t.diagnostic(`fast killed: takeover ${r.ms.toFixed(0)} ms by ${r.by}`);
       assert.ok(r.ms < 1500, `takeover took ${r.ms} ms`);
+      // On fast the periodic full GC runs every 300 heartbeats (7.5 s), not once a minute
+      // (src/daemon/heap.ts): the first at start, a second one ~7.5 s later.
+      const until = now() + 15_000;
+      let runs = 0;
+      let pause = 0;
+      while (now() < until) {
+        const m = await c.lab.exec(c.lab.client.ns, ['curl', '-s', '--max-time', '2', `http://${c.lab.node(r.by).addr}:9405/metrics`]);
+        runs = Number(/^piha_gc_runs_total (\S+)$/m.exec(m.stdout)?.[1] ?? 0);
+        pause = Number(/^piha_gc_pause_seconds (\S+)$/m.exec(m.stdout)?.[1] ?? 0);
+        if (runs >= 2) break;
+        await sleep(500);
+      }
+      t.diagnostic(`fast: ${runs} periodic full GCs, last pause ${(pause * 1000).toFixed(1)} ms`);
+      assert.ok(runs >= 2 && pause > 0, `periodic full GCs on fast: ${runs} in ~20 s of start`);
     },
     { profile: 'fast' },
   );

@@ -22,6 +22,7 @@ const snapshot = (over: Partial<MetricsSnapshot> = {}): MetricsSnapshot => ({
   resourceFailCounts: { kubernetes_api_port: 2 },
   failoversTotal: 5,
   gcPauseSeconds: 0.004,
+  gcRunsTotal: 3,
   vipLapsesTotal: 2,
   packetsReceivedTotal: 1234,
   packetsSentTotal: 4321,
@@ -78,6 +79,7 @@ test('every line of the exposition matches the text format', () => {
     piha_term: 'gauge',
     piha_loop_lag_seconds: 'gauge',
     piha_gc_pause_seconds: 'gauge',
+    piha_gc_runs_total: 'counter',
     process_resident_memory_bytes: 'gauge',
   };
   assert.deepEqual(Object.fromEntries(types), expected);
@@ -93,6 +95,7 @@ test('every line of the exposition matches the text format', () => {
   assert.ok(samples.includes('piha_coordinator 1'));
   assert.ok(samples.includes('piha_vip_lapses_total 2'));
   assert.ok(samples.includes('piha_gc_pause_seconds 0.004'));
+  assert.ok(samples.includes('piha_gc_runs_total 3'));
   assert.ok(samples.some((l) => /^process_resident_memory_bytes \d+$/.test(l)));
 });
 
