@@ -96,6 +96,12 @@ export function metricFamilies(m: MetricsSnapshot): MetricFamily[] {
       'Held VIPs whose kernel address lifetime ran out before this daemon renewed it (a late, CPU-starved daemon; re-added, not counted as failures).',
       [{ value: m.vipLapsesTotal }],
     ),
+    ...(m.leaseRenewalSeconds
+      ? [g('piha_lease_renewal_seconds', 'Last lease renewal round trip of a VIP this node holds or acquires: request sent to majority granted.', byKey(m.leaseRenewalSeconds, 'resource'))]
+      : []),
+    ...(m.leaseRenewalBudgetSeconds !== undefined
+      ? [g('piha_lease_renewal_budget_seconds', 'Longest renewal round trip that still lets the kernel address lifetime back the lease (1 s); slower ones delay it and, repeated, let it lapse.', [{ value: m.leaseRenewalBudgetSeconds }])]
+      : []),
     c('piha_packets_received_total', 'Cluster packets received and accepted.', [{ value: m.packetsReceivedTotal }]),
     c('piha_packets_sent_total', 'Cluster packets sent.', [{ value: m.packetsSentTotal }]),
     c('piha_packets_rejected_total', 'Cluster packets dropped, by reason.', byKey(m.packetsRejectedTotal, 'reason')),

@@ -85,6 +85,10 @@ export interface MetricsSnapshot {
   failoversTotal: number;
   /** Held VIPs lost to their kernel lifetime because the daemon renewed too late (re-added, not failures). */
   vipLapsesTotal: number;
+  /** Resource name -> this node's last lease renewal round trip (s), for resources it holds or acquires. */
+  leaseRenewalSeconds?: Record<string, number>;
+  /** The longest renewal round trip that still gives a 1 s kernel lifetime (s); absent without one (fast). */
+  leaseRenewalBudgetSeconds?: number;
   packetsReceivedTotal: number;
   packetsSentTotal: number;
   /** Reason (e.g. 'auth', 'replay', 'malformed') -> count. */

@@ -73,9 +73,16 @@ interface Res {
   state: ResState;
   lastRefresh: number;
   retryAt: number;
-  /** The address must be added again (monitor found it missing) at the next chance. */
   /** Set: re-add the address at the next grant fresh enough for it (the reason logged). */
   readd: string | null;
+  /**
+   * Renewal round trip: from sending the request a majority granted last to the step that
+   * completed that majority (null until one, and again after a release). Lan leaves ~50 ms
+   * for a 1 s kernel lifetime; status and metrics show it against that budget.
+   */
+  renewalMs: number | null;
+  /** The lease end that renewalMs was measured for. */
+  renewedEnd: number;
 }
 
 /**
@@ -260,7 +267,7 @@ export class Core {
     this.doc = this.replica.applied.doc;
     this.term = this.persistedTerm = o.persisted?.term ?? 0;
     this.fence.setStonith(this.doc.properties.stonithEnabled);
-    for (const r of this.doc.resources) this.res.set(r.name, { cfg: r, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: null });
+    for (const r of this.doc.resources) this.res.set(r.name, { cfg: r, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: null, renewalMs: null, renewedEnd: -Infinity });
     for (const r of this.doc.resources) {
       const g = this.attrs.get(cleanupKey(r.name));
       if (typeof g === 'number') this.cleanupsApplied.set(r.name, g);
@@ -608,6 +615,9 @@ export class Core {
           resource,
           reason: reason ?? 'kernel lifetime ran out',
           lapses: this.lapses,
+          lastRefreshAgoMs: Math.round(now - r.lastRefresh),
+          renewalMs: r.renewalMs === null ? null : Math.round(r.renewalMs),
+          budgetMs: this.renewalBudgetMs(),
           hint: 'this node was too slow to renew the address lifetime in time (CPU starved?); the VIP is re-added at the next renewal. If it repeats, use profile slow or a longer lease_time',
         });
       }
@@ -726,7 +736,7 @@ export class Core {
     }
     for (const cfg of doc.resources) {
       if (this.res.has(cfg.name)) continue;
-      this.res.set(cfg.name, { cfg, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: null });
+      this.res.set(cfg.name, { cfg, state: 'idle', lastRefresh: -Infinity, retryAt: 0, readd: null, renewalMs: null, renewedEnd: -Infinity });
       // As at start (startEffects): an address of it on this node is not ours. A node restarted
       // without its state learns here of VIPs its previous incarnation may still have up (killed,
       // the kernel lifetime not yet run out); granters hand this node's earlier promises on to it
@@ -1178,6 +1188,11 @@ export class Core {
     for (const r of this.res.values()) {
       if (r.state === 'idle') continue;
       const end = this.tracker.leaseEnd(resourceKey(r.cfg.name), this.votes);
+      if (end > r.renewedEnd && Number.isFinite(end)) {
+        // A newer majority: its request left at end - leaseMs (the lease counts from the send).
+        r.renewedEnd = end;
+        r.renewalMs = now - (end - this.timing.leaseMs);
+      }
       if (now >= end - this.timing.releaseMarginMs) continue;
       if (r.state === 'acquiring') {
         if (this.emitAcquire(r, end, now, 'assigned by the coordinator')) {
@@ -1191,6 +1206,10 @@ export class Core {
         if (k) {
           this.out.push({ kind: 'refresh', resource: r.cfg.name, ip: r.cfg.ip, cidr: r.cfg.cidrNetmask, validLftSec: k.validLftSec, notAfter: k.notAfter });
           r.lastRefresh = now;
+        } else {
+          // A refresh is due but the grants came too late for a whole second: ask again now,
+          // as an acquire does, rather than leave the lifetime fewer tries before it runs out.
+          this.askAgainIfLate(r, end, now);
         }
       }
     }
@@ -1199,6 +1218,26 @@ export class Core {
   /** Re-add a held address now if the lease leaves room for it, else at the next fresh grant. */
   private readd(r: Res, leaseEnd: number, now: number, why: string): void {
     r.readd = this.emitAcquire(r, leaseEnd, now, why) ? null : why;
+  }
+
+  /**
+   * The answers to our newest request came too late for a kernel lifetime (`leaseEnd` is that
+   * request's): ask again at once rather than at the next heartbeat — at most one extra round
+   * a period, so slow round trips cannot multiply our rate.
+   */
+  private askAgainIfLate(r: Res, leaseEnd: number, now: number): void {
+    if (leaseEnd >= this.tracker.newestEnd(resourceKey(r.cfg.name)) && now - this.earlyAskAt >= this.timing.heartbeatMs) {
+      this.earlyAskAt = now;
+      this.urgent = true;
+    }
+  }
+
+  /**
+   * The longest renewal round trip that still gives a 1 s kernel lifetime (lan: 1350 - 300 -
+   * 1000 = 50 ms); null when the profile has no kernel lifetime.
+   */
+  renewalBudgetMs(): number | null {
+    return this.timing.kernelLifetime ? this.timing.leaseMs - this.timing.kernelSlackMs - 1000 : null;
   }
 
   private emitAcquire(r: Res, leaseEnd: number, now: number, why: string): boolean {
@@ -1214,10 +1253,7 @@ export class Core {
         // most one extra round a period, so slow round trips cannot multiply our rate. (32
         // daemons on the lab's two cores: after a takeover's election, majorities came
         // 60-150 ms after the request for several rounds in a row, bench/scale.ts.)
-        if (leaseEnd >= this.tracker.newestEnd(resourceKey(r.cfg.name)) && now - this.earlyAskAt >= this.timing.heartbeatMs) {
-          this.earlyAskAt = now;
-          this.urgent = true;
-        }
+        this.askAgainIfLate(r, leaseEnd, now);
         // If round trips are always this slow the VIP never starts: say so (rate-limited)
         // instead of silence.
         if (now - this.shortLeaseWarnAt > 10_000) {
@@ -1226,6 +1262,8 @@ export class Core {
             resource: r.cfg.name,
             leaseLeftMs: Math.round(leaseEnd - now),
             neededMs: 1000 + this.timing.kernelSlackMs,
+            renewalMs: r.renewalMs === null ? null : Math.round(r.renewalMs),
+            budgetMs: this.renewalBudgetMs(),
             hint: 'renewal round trips are too slow for this profile; use profile slow or a longer lease_time',
           });
         }
@@ -1243,6 +1281,7 @@ export class Core {
   private releaseResource(r: Res, now: number, reason: string): void {
     const wasHeld = r.state === 'held';
     r.state = 'idle';
+    r.renewalMs = null;
     r.readd = null;
     r.retryAt = 0;
     const key = resourceKey(r.cfg.name);
@@ -1561,6 +1600,7 @@ export class Core {
           failCount: failCounts[this.self.name] ?? 0,
           failCounts,
           leaseRemainingMs: r.state === 'held' ? Math.max(0, Math.round(end - now)) : null,
+          renewalMs: r.state !== 'idle' && r.renewalMs !== null ? Math.round(r.renewalMs) : null,
         };
       }),
       attrs: { ...this.attrs.entries },

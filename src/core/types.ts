@@ -272,6 +272,8 @@ export interface CoreStatus {
     failCount: number; // on this node
     failCounts: Record<string, number>; // every node's as last heard
     leaseRemainingMs: number | null; // on this node, when it holds it
+    /** This node's last lease renewal round trip for it (request sent -> majority granted), while it holds or acquires it. */
+    renewalMs: number | null;
   }[];
   attrs: Record<string, AttrEntry>;
   distrustingSelf: boolean;

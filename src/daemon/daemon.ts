@@ -781,6 +781,8 @@ export class Daemon {
       resourceFailCounts: Object.fromEntries(c.resources.map((r) => [r.name, r.failCount])),
       failoversTotal: this.failovers,
       vipLapsesTotal: this.core.lapses,
+      leaseRenewalSeconds: Object.fromEntries(c.resources.filter((r) => r.renewalMs !== null).map((r) => [r.name, r.renewalMs! / 1000])),
+      ...(this.core.renewalBudgetMs() !== null ? { leaseRenewalBudgetSeconds: this.core.renewalBudgetMs()! / 1000 } : {}),
       packetsReceivedTotal: st.delivered, // accepted only; rejections are counted by reason
       packetsSentTotal: st.sent,
       packetsRejectedTotal: { ...st.rejected },

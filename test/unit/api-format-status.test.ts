@@ -22,6 +22,7 @@ const vip = (over: Partial<ResourceStatus> = {}): ResourceStatus => ({
   failCount: 0,
   failCounts: {},
   leaseRemainingMs: null,
+  renewalMs: null,
   ...over,
 });
 

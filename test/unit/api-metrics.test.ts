@@ -23,6 +23,8 @@ const snapshot = (over: Partial<MetricsSnapshot> = {}): MetricsSnapshot => ({
   failoversTotal: 5,
   gcPauseSeconds: 0.004,
   gcRunsTotal: 3,
+  leaseRenewalSeconds: { kubernetes_api_port: 0.004 },
+  leaseRenewalBudgetSeconds: 0.05,
   vipLapsesTotal: 2,
   packetsReceivedTotal: 1234,
   packetsSentTotal: 4321,
@@ -80,6 +82,8 @@ test('every line of the exposition matches the text format', () => {
     piha_loop_lag_seconds: 'gauge',
     piha_gc_pause_seconds: 'gauge',
     piha_gc_runs_total: 'counter',
+    piha_lease_renewal_seconds: 'gauge',
+    piha_lease_renewal_budget_seconds: 'gauge',
     process_resident_memory_bytes: 'gauge',
   };
   assert.deepEqual(Object.fromEntries(types), expected);
@@ -96,6 +100,8 @@ test('every line of the exposition matches the text format', () => {
   assert.ok(samples.includes('piha_vip_lapses_total 2'));
   assert.ok(samples.includes('piha_gc_pause_seconds 0.004'));
   assert.ok(samples.includes('piha_gc_runs_total 3'));
+  assert.ok(samples.includes('piha_lease_renewal_seconds{resource="kubernetes_api_port"} 0.004'));
+  assert.ok(samples.includes('piha_lease_renewal_budget_seconds 0.05'));
   assert.ok(samples.some((l) => /^process_resident_memory_bytes \d+$/.test(l)));
 });
 

@@ -42,7 +42,7 @@ const core = {
     { id: 4, name: 'nas', role: 'witness', state: 'online', lastSeenMs: 90 },
   ],
   resources: [
-    { name: 'kubernetes_api_port', ip: '192.168.0.150', cidrNetmask: 32, state: 'started', holder: 'worker1', assignedTo: 'worker1', failCount: 0, failCounts: { worker2: 2 }, leaseRemainingMs: null },
+    { name: 'kubernetes_api_port', ip: '192.168.0.150', cidrNetmask: 32, state: 'started', holder: 'worker1', assignedTo: 'worker1', failCount: 0, failCounts: { worker2: 2 }, leaseRemainingMs: null, renewalMs: null },
   ],
   attrs: {},
   distrustingSelf: false,

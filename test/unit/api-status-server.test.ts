@@ -30,6 +30,7 @@ const core: CoreStatus = {
       failCount: 0,
       failCounts: {},
       leaseRemainingMs: 2500,
+      renewalMs: 3,
     },
   ],
   attrs: {},

@@ -242,6 +242,37 @@ test('answers that come too late for a kernel lifetime: the requester asks again
   n.assertSafe();
 });
 
+test('a holder whose answers come too late to refresh its kernel lifetime asks again at once, and reports the round trip', () => {
+  const n = net();
+  settle(n);
+  n.run(500);
+  assert.deepEqual(n.holders(), [1]);
+  const budget = n.core(1).renewalBudgetMs();
+  assert.equal(budget, LEASE - 300 - 1000);
+  assert.ok(n.core(1).status(n.now).resources[0].renewalMs! <= TICK, 'answers at once: a round trip within a tick');
+  // Every answer to n1 now takes 70 ms: no round leaves room for a 1 s lifetime.
+  n.delay = (_from, to, msg) => (to === 1 && (msg.t === 'grant' || (msg.t === 'hb' && msg.grant)) ? 70 : 0);
+  const from = n.steps.length;
+  n.run(800);
+  const asks = n.steps.slice(from).filter((s) => s.node === 1 && s.out.some((e) => e.kind === 'send' && e.msg.t === 'hb' && e.msg.req)).map((s) => s.t);
+  const gaps = asks.slice(1).map((t, i) => t - asks[i]!);
+  // A refresh is due every 400 ms; from then on each late majority brings the next request
+  // forward (without this, every gap is a period: 100 ms here).
+  assert.ok(gaps.some((g) => g < HB), `asked early for the refresh: gaps ${gaps.join(',')}`);
+  for (let i = 1; i < gaps.length; i++) assert.ok(gaps[i - 1]! >= HB || gaps[i]! >= HB, `at most one early ask a period: gaps ${gaps.join(',')}`);
+  const rt = n.core(1).status(n.now).resources[0].renewalMs!;
+  assert.ok(rt >= 70 && rt <= 70 + TICK, `renewal round trip ${rt} ms`);
+  assert.ok(rt > budget!, 'over the budget');
+  // Fast again: the next refresh goes out, and the round trip says so.
+  n.delay = () => 0;
+  const t1 = n.now;
+  n.run(2 * HB);
+  assert.ok(n.effects('refresh', 1).some((x) => x.t > t1), 'refreshed');
+  assert.ok(n.core(1).status(n.now).resources[0].renewalMs! <= TICK);
+  assert.deepEqual(n.holders(), [1]);
+  n.assertSafe();
+});
+
 test('a lapsed address (kernel lifetime ran out: the daemon was late) is re-added and not counted as a failure', () => {
   const n = net({ resources: [{ migrationThreshold: 1 }] });
   settle(n);

@@ -24,7 +24,7 @@ test('every metric the daemon exposes is in the table, and only those', () => {
   const families = metricFamilies({
     quorate: true, nodesOnline: 3, votes: 3, expectedVotes: 3, vips: [], resourceFailCounts: {}, failoversTotal: 0, vipLapsesTotal: 0,
     packetsReceivedTotal: 0, packetsSentTotal: 0, packetsRejectedTotal: {}, heartbeatRttSeconds: {}, coordinator: false,
-    term: 1, loopLagSeconds: 0, gcPauseSeconds: 0, gcRunsTotal: 0, residentMemoryBytes: 1,
+    term: 1, loopLagSeconds: 0, gcPauseSeconds: 0, gcRunsTotal: 0, leaseRenewalSeconds: { r: 0 }, leaseRenewalBudgetSeconds: 0.05, residentMemoryBytes: 1,
     fencing: { pending: [], blocking: [], outcomes: {}, watchdogEnabled: false, watchdogPets: 0, watchdogWithheld: 0 },
     hookFailuresTotal: {}, configMismatchNodes: 0, vipConflictsTotal: [],
   });
