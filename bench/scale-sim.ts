@@ -22,6 +22,9 @@ const IDLE_S = Number(process.env.IDLE_S ?? 10);
 // APART=1: before the idle window the VIP is moved to the highest id, away from the
 // coordinator (the lowest id), so two nodes ask for leases.
 const APART = process.env.APART === '1';
+// CPU=cores:wakeMs:rxMs:txMs: the shared-CPU model (test/sim/world.ts SimParams.cpu), e.g.
+// CPU=2:0.1:0.12:0.1 for 32 daemons on the lab's two cores; writes bench/scale-sim-cpu.json.
+const CPU = process.env.CPU ? (([cores, wakeMs, rxMs, txMs]) => ({ cores: cores!, wakeMs: wakeMs!, rxMs: rxMs!, txMs: txMs! }))(process.env.CPU.split(':').map(Number)) : undefined;
 
 export interface SimScaleRow {
   n: number;
@@ -34,12 +37,16 @@ export interface SimScaleRow {
   holderRxPerS?: number;
   coordRxPerS?: number;
   idleMoves: number;
+  /** Addresses lost to their kernel lifetime in the idle window (in-place re-adds), all seeds. */
+  idleLapses?: number;
+  /** Shared-CPU model: cores the daemons kept busy in the idle window (seed average). */
+  cpuCores?: number;
   violations: string[];
 }
 
-function runOne(n: number, seed: number): { settle: number; takeover: number | null; msgs: number; holderRx: number; coordRx: number; moves: number; violations: string[] } {
+function runOne(n: number, seed: number): { settle: number; takeover: number | null; msgs: number; holderRx: number; coordRx: number; moves: number; lapses: number; cores: number; violations: string[] } {
   const config = simConfig({ nodes: n, witness: false, resources: 1, profile: 'lan', prefers: false, migrationThreshold: 2, fencing: 'lease' });
-  const world = new World({ seed, config, persistence: true, kernelLatenessMaxMs: 250, applyMaxMs: 20, timerLateMaxMs: 2, trace: false, fenceFailRate: 0 });
+  const world = new World({ seed, config, persistence: true, kernelLatenessMaxMs: 250, applyMaxMs: 20, timerLateMaxMs: 2, trace: false, fenceFailRate: 0, cpu: CPU });
   for (const node of world.nodes) world.at(world.rng.next() * 500, () => world.startDaemon(node));
   const r = config.resources[0]!.name;
   // Settle: one holder.
@@ -50,6 +57,9 @@ function runOne(n: number, seed: number): { settle: number; takeover: number | n
   world.run((t += 3000));
   // Idle window: messages and moves.
   const m0 = world.stats.messages;
+  const lapses = () => world.nodes.reduce((a, x) => a + (x.core?.lapses ?? 0), 0);
+  const l0 = lapses();
+  const c0 = world.cpuBusyMs;
   const f0 = world.stats.acquires;
   const rx0 = new Map(world.sentTo);
   const holderId = world.holders(r)[0]?.id ?? 0;
@@ -59,6 +69,8 @@ function runOne(n: number, seed: number): { settle: number; takeover: number | n
   const rxOf = (id: number) => ((world.sentTo.get(id) ?? 0) - (rx0.get(id) ?? 0)) / IDLE_S;
   const [holderRx, coordRx] = [rxOf(holderId), rxOf(coordId)]; // now: the power cut below sends more
   const moves = world.stats.acquires - f0;
+  const idleLapses = lapses() - l0;
+  const cores = (world.cpuBusyMs - c0) / (IDLE_S * 1000);
   // Power cut of the holder.
   const holder = world.holders(r)[0];
   let takeover: number | null = null;
@@ -74,13 +86,13 @@ function runOne(n: number, seed: number): { settle: number; takeover: number | n
     }
     world.run((t += 3000));
   }
-  return { settle, takeover, msgs, holderRx, coordRx, moves, violations: world.violations.map((v) => `${v.at.toFixed(0)} ms: ${v.what}`) };
+  return { settle, takeover, msgs, holderRx, coordRx, moves, lapses: idleLapses, cores, violations: world.violations.map((v) => `${v.at.toFixed(0)} ms: ${v.what}`) };
 }
 
 export function simScale(): SimScaleRow[] {
   const rows: SimScaleRow[] = [];
   for (const n of NODES) {
-    const row: SimScaleRow = { n, seeds: SEEDS, settleMs: [], takeoverMs: [], noTakeover: 0, msgsPerNodePerS: 0, holderRxPerS: 0, coordRxPerS: 0, idleMoves: 0, violations: [] };
+    const row: SimScaleRow = { n, seeds: SEEDS, settleMs: [], takeoverMs: [], noTakeover: 0, msgsPerNodePerS: 0, holderRxPerS: 0, coordRxPerS: 0, idleMoves: 0, idleLapses: 0, cpuCores: 0, violations: [] };
     for (let s = 1; s <= SEEDS; s++) {
       const o = runOne(n, s * 7919 + n);
       row.settleMs.push(o.settle);
@@ -90,10 +102,12 @@ export function simScale(): SimScaleRow[] {
       row.holderRxPerS! += o.holderRx / SEEDS;
       row.coordRxPerS! += o.coordRx / SEEDS;
       row.idleMoves += o.moves;
+      row.idleLapses! += o.lapses;
+      row.cpuCores! += o.cores / SEEDS;
       row.violations.push(...o.violations);
     }
     const st = stats(row.takeoverMs);
-    console.log(`N=${n}: takeover median ${st.median.toFixed(0)} ms (max ${st.max.toFixed(0)}), settle median ${stats(row.settleMs).median} ms, ${row.msgsPerNodePerS.toFixed(0)} msgs/s per node (received: holder ${row.holderRxPerS!.toFixed(0)}, coordinator ${row.coordRxPerS!.toFixed(0)}), idle moves ${row.idleMoves}, violations ${row.violations.length}`);
+    console.log(`N=${n}: takeover median ${st.median.toFixed(0)} ms (max ${st.max.toFixed(0)}), settle median ${stats(row.settleMs).median} ms, ${row.msgsPerNodePerS.toFixed(0)} msgs/s per node (received: holder ${row.holderRxPerS!.toFixed(0)}, coordinator ${row.coordRxPerS!.toFixed(0)}), idle moves ${row.idleMoves}, idle lapses ${row.idleLapses}${CPU ? `, CPU ${row.cpuCores!.toFixed(2)} cores` : ''}, violations ${row.violations.length}`);
     rows.push(row);
   }
   return rows;
@@ -102,5 +116,5 @@ export function simScale(): SimScaleRow[] {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const rows = simScale();
   // An APART run is a side measurement: it leaves the table bench/scale.ts reads alone.
-  writeFileSync(APART ? 'bench/scale-sim-apart.json' : 'bench/scale-sim.json', JSON.stringify({ date: iso(), seeds: SEEDS, idleS: IDLE_S, rows }, null, 2) + '\n');
+  writeFileSync(CPU ? 'bench/scale-sim-cpu.json' : APART ? 'bench/scale-sim-apart.json' : 'bench/scale-sim.json', JSON.stringify({ date: iso(), seeds: SEEDS, idleS: IDLE_S, ...(CPU ? { cpu: CPU } : {}), rows }, null, 2) + '\n');
 }

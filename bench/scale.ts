@@ -67,6 +67,11 @@ interface ScaleResult {
     /** piha_loop_lag_seconds of every node at the end of the window (how late its last timer ran), ms. */
     loopLagMaxMs?: number;
     loopLagMedianMs?: number;
+    /**
+     * The VIP holder's lease renewal round trip (piha_lease_renewal_seconds, request to
+     * majority), sampled once a second in the idle window, ms; absent before 2026-11-28.
+     */
+    renewalMs?: { median: number; p90: number; max: number; overBudget: number; samples: number; budgetMs: number };
     /** From the start of the daemons to the end of the idle window: VIP additions seen, two holders, holders at the end. */
     acquisitions?: number;
     twoHoldersMs?: number;
@@ -143,8 +148,24 @@ async function runSize(n: number): Promise<ScaleResult> {
     const cpu0 = pids.map(treeCpu);
     const net0 = pids.map((p) => netDev(p)!);
     const T0 = now();
-    await sleep(MEASURE_S * 1000);
+    // The holder's renewal round trip once a second (its last value: one round in five on lan).
+    const holderAddr = holder ? c.lab.node(holder).addr : null;
+    const renewals: number[] = [];
+    let budgetMs = NaN;
+    while (now() - T0 < MEASURE_S * 1000) {
+      const tick = now();
+      if (holderAddr) {
+        const mm = await c.metrics(holderAddr).catch(() => null);
+        const v = mm && [...mm].find(([k]) => k.startsWith('piha_lease_renewal_seconds{'))?.[1];
+        if (typeof v === 'number' && Number.isFinite(v)) renewals.push(v * 1000);
+        if (mm?.has('piha_lease_renewal_budget_seconds')) budgetMs = mm.get('piha_lease_renewal_budget_seconds')! * 1000;
+      }
+      await sleep(Math.max(0, Math.min(1000 - (now() - tick), T0 + MEASURE_S * 1000 - now())));
+    }
     const T1 = now();
+    if (holder) {
+      for (const l of c.daemons.get(holder)!.stdoutLines) if (/"event":"(vip_lapsed|grant_too_late)"/.test(l)) console.log(`N=${n} ${holder}: ${l}`);
+    }
     const secs = (T1 - T0) / 1000;
     const lags = (await loopLag()).filter(Number.isFinite);
     const vipSince = { acquisitions: Object.values(w.intervals()).flat().filter(([st]) => st >= t0 && st <= T1).length, twoHoldersMs: w.overlapMs(t0, T1), holdersAtEnd: w.holders().length };
@@ -198,6 +219,12 @@ async function runSize(n: number): Promise<ScaleResult> {
       coordinatorChanges: elections,
       loopLagMaxMs: lags.length ? Math.max(...lags) : NaN,
       loopLagMedianMs: lags.length ? [...lags].sort((a, b) => a - b)[Math.floor(lags.length / 2)]! : NaN,
+      ...(renewals.length
+        ? (() => {
+            const s = [...renewals].sort((a, b) => a - b);
+            return { renewalMs: { median: s[Math.floor(s.length / 2)]!, p90: s[Math.floor(s.length * 0.9)]!, max: s[s.length - 1]!, overBudget: s.filter((x) => x > budgetMs).length, samples: s.length, budgetMs } };
+          })()
+        : {}),
       ...vipSince,
     };
     console.log(`N=${n}`, JSON.stringify(idle));

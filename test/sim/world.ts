@@ -40,6 +40,8 @@ export interface SimNode {
   wdCheckAt: number;
   /** Resources the node's core has configured (its last `resources` effect). */
   resources: string[];
+  /** Shared-CPU model: real time this node's single thread is free again. */
+  cpuFree: number;
 }
 
 export interface NetFaults {
@@ -57,6 +59,15 @@ export interface SimParams {
   trace: boolean;
   /** Probability that a fence attempt fails (device unreachable). */
   fenceFailRate: number;
+  /**
+   * Shared-CPU model (off when absent): every node's daemon runs on one of `cores` CPUs that
+   * all nodes share, as bench/scale.ts runs 32 daemons on the lab's 2 cores. A heartbeat or a
+   * timer wake-up waits for the node's thread and a free core, then costs wakeMs, rxMs for a
+   * received datagram and txMs per datagram sent; what the step sends leaves when it is done.
+   * Without it every node runs on time, and the lab's late grants (majorities answering after
+   * the kernel-lifetime window) cannot happen (docs/simulator-findings.md).
+   */
+  cpu?: { cores: number; wakeMs: number; rxMs: number; txMs: number };
 }
 
 type Ev =
@@ -88,6 +99,12 @@ export class World {
   /** Messages sent to each node id (for per-node rates in bench/scale-sim.ts). */
   readonly sentTo = new Map<number, number>();
   private cmdId = 0;
+  /** Shared-CPU model: real time each core is free again, and the CPU time charged in all. */
+  private readonly coreFree: number[];
+  cpuBusyMs = 0;
+  /** Cost of the step being run (shared-CPU model), null when it is not charged. */
+  private charge: { rx: boolean } | null = null;
+  private stepCost = 0;
   /** real time each resource was last seen held by someone (for takeover gaps) */
   readonly holderLog = new Map<string, { node: string; from: number; to: number }[]>();
 
@@ -117,7 +134,9 @@ export class World {
       wdRate: 1 + (this.rng.next() * 2 - 1) * rho,
       wdCheckAt: Infinity,
       resources: p.config.resources.map((r) => r.name),
+      cpuFree: 0,
     }));
+    this.coreFree = new Array<number>(p.cpu?.cores ?? 0).fill(0);
     for (const r of p.config.resources) this.holderLog.set(r.name, []);
   }
 
@@ -251,6 +270,17 @@ export class World {
     if (!n.core || n.daemon !== 'running') return;
     this.stats.steps++;
     const effects = n.core.step(input, this.local(n));
+    if (this.charge && this.p.cpu) {
+      // The step's datagrams leave when the daemon is done with them (see SimParams.cpu).
+      const c = this.p.cpu;
+      let sends = 0;
+      for (const e of effects) if (e.kind === 'send') sends++;
+      this.stepCost = c.wakeMs + (this.charge.rx ? c.rxMs : 0) + sends * c.txMs;
+      n.cpuFree = this.t + this.stepCost;
+      const i = this.coreFree.indexOf(Math.min(...this.coreFree));
+      this.coreFree[i] = Math.max(this.coreFree[i]!, this.t) + this.stepCost;
+      this.cpuBusyMs += this.stepCost;
+    }
     // Checked at the step that decided it (effects are carried out later, after other steps).
     for (const e of effects) if (e.kind === 'log' && e.event === 'fence_start') this.noteFenceStart(n, e.fields);
     if (n.core.mayPetWatchdog(this.local(n))) this.pet(n);
@@ -328,7 +358,7 @@ export class World {
   private enqueue(n: SimNode, effects: Effect[]): void {
     if (!effects.length) return;
     n.queue.push(...effects);
-    if (!n.busy) this.push({ at: this.t, seq: 0, k: 'exec', node: n.id });
+    if (!n.busy) this.push({ at: this.t + this.stepCost, seq: 0, k: 'exec', node: n.id });
   }
 
   /** The driver: effects in order; address commands take time and block what follows. */
@@ -491,14 +521,24 @@ export class World {
         case 'call':
           e.fn();
           break;
-        case 'deliver':
-          this.deliver(this.nodes[e.to - 1], e.msg);
+        case 'deliver': {
+          const n = this.nodes[e.to - 1];
+          if (this.p.cpu && n.power && n.daemon === 'running' && this.cpuWait(n, e)) break;
+          this.charge = this.p.cpu ? { rx: true } : null;
+          this.deliver(n, e.msg);
+          this.charge = null;
+          this.stepCost = 0;
           break;
+        }
         case 'tick': {
           const n = this.nodes[e.node - 1];
           if (e.token !== n.tickToken) break;
+          if (this.p.cpu && n.daemon === 'running' && this.cpuWait(n, e)) break;
           n.tickAt = Infinity;
+          this.charge = this.p.cpu ? { rx: false } : null;
           if (n.daemon === 'running') this.stepNode(n, { kind: 'tick' });
+          this.charge = null;
+          this.stepCost = 0;
           break;
         }
         case 'exec':
@@ -523,6 +563,17 @@ export class World {
       }
     }
     this.t = until;
+  }
+
+  /**
+   * Shared-CPU model: true when the node's thread or every core is busy, and the event was put
+   * back for when both are free (in order: the earliest-free core, first come first served).
+   */
+  private cpuWait(n: SimNode, e: Ev): boolean {
+    const start = Math.max(n.cpuFree, Math.min(...this.coreFree));
+    if (start <= this.t + 1e-9) return false;
+    this.push({ ...e, at: start });
+    return true;
   }
 
   // ------------------------------------------------------------ replicated configuration
