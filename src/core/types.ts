@@ -190,6 +190,11 @@ export type Input =
       lapsed?: boolean;
     }
   | { kind: 'command'; id: number; cmd: Command }
+  /**
+   * The driver reached `ip` after a refresh's notAfter and did not apply it: the lifetime was
+   * not extended, so the core refreshes again at the next fresh grant instead of a spacing later.
+   */
+  | { kind: 'refresh-skipped'; resource: string }
   /** Clean stop: release everything, tell the peers, then the driver may exit. */
   | { kind: 'shutdown' }
   /** The driver ran a `fence` effect: `ok` = the device read the power back as off. */

@@ -501,6 +501,7 @@ export class Daemon {
         const r = { name: e.resource };
         void this.vip.refresh({ name: e.resource, ip: e.ip, cidr: e.cidr }, e.validLftSec, e.notAfter).then((res) => {
           if (res === 'missing') this.addressMissing(r.name, e.ip, 'address vanished from the interface');
+          else if (res === 'skipped') this.step({ kind: 'refresh-skipped', resource: r.name });
         });
         return;
       }

@@ -408,6 +408,8 @@ export class World {
 
   private ipDone(n: SimNode, e: Effect, apply: boolean): void {
     n.busy = false;
+    // As the daemon does (src/daemon/daemon.ts): a refresh not applied is reported to the core.
+    if (!apply && e.kind === 'refresh' && n.power && n.daemon === 'running') this.stepNode(n, { kind: 'refresh-skipped', resource: e.resource });
     if (n.power && apply) {
       if (e.kind === 'acquire') this.addrAdd(n, e.resource, e.validLftSec);
       else if (e.kind === 'refresh') {

@@ -273,6 +273,31 @@ test('a holder whose answers come too late to refresh its kernel lifetime asks a
   n.assertSafe();
 });
 
+test('a refresh the driver skipped (past its notAfter) is tried again at the next fresh grant, not a spacing later', () => {
+  const n = net();
+  settle(n);
+  n.run(500);
+  const spacing = n.core(1).timing.refreshEveryMs;
+  assert.equal(spacing, 400);
+  const before = n.effects('refresh', 1).length;
+  n.until(() => n.effects('refresh', 1).length > before, 1000, 'a refresh');
+  const t0 = n.now;
+  const count = n.effects('refresh', 1).length;
+  n.input(1, { kind: 'refresh-skipped', resource: 'vip0' });
+  n.run(spacing / 2);
+  // Grants in this net are instant, so the grant already in hand is fresh enough: at once.
+  const again = n.effects('refresh', 1).slice(count);
+  assert.equal(again.length, 1, 'refreshed again at the next fresh grant');
+  assert.ok(again[0]!.t - t0 <= HB, `after ${again[0]!.t - t0} ms`);
+  // An applied refresh keeps the spacing.
+  n.run(spacing / 2 - 2 * TICK);
+  assert.equal(n.effects('refresh', 1).length, count + 1);
+  // A skip for a resource this node does not hold changes nothing.
+  n.input(2, { kind: 'refresh-skipped', resource: 'vip0' });
+  assert.deepEqual(n.holders(), [1]);
+  n.assertSafe();
+});
+
 test('a lapsed address (kernel lifetime ran out: the daemon was late) is re-added and not counted as a failure', () => {
   const n = net({ resources: [{ migrationThreshold: 1 }] });
   settle(n);
