@@ -564,7 +564,7 @@ its first minutes and then stays (ninth pass). Two questions, each with 5-minute
 So the plateau is the old space grown to hold what the scavenges promote between two full
 collections: at 8× lan's datagram rate, 8× the promoted garbage. Collecting more often would
 lower it and cost a pause more often, inside fast's 150 ms node timeout; a larger young
-generation would promote less and commit more. Neither was done: the lan profile's soak
+generation would promote less and commit more. Neither was done in that pass (the eleventh did the first): the lan profile's soak
 meets the 1 MiB target, and the fast one stays above it.`;
 }
 
