@@ -613,10 +613,7 @@ export class Core {
     const r = this.res.get(resource);
     if (!r || r.state !== 'held') return;
     r.lastRefresh = -Infinity;
-    if (now - this.earlyAskAt >= this.timing.heartbeatMs) {
-      this.earlyAskAt = now;
-      this.urgent = true;
-    }
+    this.askEarly(now);
   }
 
   private onMonitor(resource: string, ok: boolean, reason: string | undefined, now: number, lapsed: boolean): void {
@@ -1246,10 +1243,14 @@ export class Core {
    * a period, so slow round trips cannot multiply our rate.
    */
   private askAgainIfLate(r: Res, leaseEnd: number, now: number): void {
-    if (leaseEnd >= this.tracker.newestEnd(resourceKey(r.cfg.name)) && now - this.earlyAskAt >= this.timing.heartbeatMs) {
-      this.earlyAskAt = now;
-      this.urgent = true;
-    }
+    if (leaseEnd >= this.tracker.newestEnd(resourceKey(r.cfg.name))) this.askEarly(now);
+  }
+
+  /** A request round now instead of at the next heartbeat, at most once a period. */
+  private askEarly(now: number): void {
+    if (now - this.earlyAskAt < this.timing.heartbeatMs) return;
+    this.earlyAskAt = now;
+    this.urgent = true;
   }
 
   /**
