@@ -102,8 +102,9 @@ export class World {
   /** Shared-CPU model: real time each core is free again, and the CPU time charged in all. */
   private readonly coreFree: number[];
   cpuBusyMs = 0;
-  /** Cost of the step being run (shared-CPU model), null when it is not charged. */
-  private charge: { rx: boolean } | null = null;
+  /** Shared-CPU model: what woke the step being run ('rx' a datagram), null when not charged. */
+  private charge: 'rx' | 'tick' | null = null;
+  /** Its CPU time: its effects are carried out that much later. */
   private stepCost = 0;
   /** real time each resource was last seen held by someone (for takeover gaps) */
   readonly holderLog = new Map<string, { node: string; from: number; to: number }[]>();
@@ -270,12 +271,12 @@ export class World {
     if (!n.core || n.daemon !== 'running') return;
     this.stats.steps++;
     const effects = n.core.step(input, this.local(n));
-    if (this.charge && this.p.cpu) {
+    if (this.charge) {
       // The step's datagrams leave when the daemon is done with them (see SimParams.cpu).
-      const c = this.p.cpu;
+      const c = this.p.cpu!;
       let sends = 0;
       for (const e of effects) if (e.kind === 'send') sends++;
-      this.stepCost = c.wakeMs + (this.charge.rx ? c.rxMs : 0) + sends * c.txMs;
+      this.stepCost = c.wakeMs + (this.charge === 'rx' ? c.rxMs : 0) + sends * c.txMs;
       n.cpuFree = this.t + this.stepCost;
       const i = this.coreFree.indexOf(Math.min(...this.coreFree));
       this.coreFree[i] = Math.max(this.coreFree[i]!, this.t) + this.stepCost;
@@ -526,7 +527,7 @@ export class World {
         case 'deliver': {
           const n = this.nodes[e.to - 1];
           if (this.p.cpu && n.power && n.daemon === 'running' && this.cpuWait(n, e)) break;
-          this.charge = this.p.cpu ? { rx: true } : null;
+          this.charge = this.p.cpu ? 'rx' : null;
           this.deliver(n, e.msg);
           this.charge = null;
           this.stepCost = 0;
@@ -537,7 +538,7 @@ export class World {
           if (e.token !== n.tickToken) break;
           if (this.p.cpu && n.daemon === 'running' && this.cpuWait(n, e)) break;
           n.tickAt = Infinity;
-          this.charge = this.p.cpu ? { rx: false } : null;
+          this.charge = this.p.cpu ? 'tick' : null;
           if (n.daemon === 'running') this.stepNode(n, { kind: 'tick' });
           this.charge = null;
           this.stepCost = 0;
@@ -569,7 +570,8 @@ export class World {
 
   /**
    * Shared-CPU model: true when the node's thread or every core is busy, and the event was put
-   * back for when both are free (in order: the earliest-free core, first come first served).
+   * back for when both are free. Not strictly first come, first served: at that time another
+   * event may take the core, and this one waits again (why a 32-node seed takes ~1 min).
    */
   private cpuWait(n: SimNode, e: Ev): boolean {
     const start = Math.max(n.cpuFree, Math.min(...this.coreFree));
