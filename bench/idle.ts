@@ -589,7 +589,7 @@ within ~10 s of its start (one at start, one 7.5 s later), which fails with one 
   writes, private memory 14.8–15.1 → 15.3–15.6 MiB: max growth 0.56 MiB (was 2.79). The fast
   soak now meets the 1 MiB target.
 - **The price:** a forced collection's pause on fast, from \`piha_gc_pause_seconds\` in the lab
-  test, 12.5–25 ms, now every 7.5 s instead of every 60 s: ~0.2–0.3 % of a core more, on a
+  test, 12.5–25 ms, now every 7.5 s instead of every 60 s: ~0.2–0.3 % of a core more (computed from the pause, not measured), on a
   profile whose daemons already use several per cent for their 40 datagrams a second per peer,
   and a pause well inside its 150 ms node timeout. lan's cost and memory are unchanged.`;
 }
