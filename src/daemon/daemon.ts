@@ -186,13 +186,15 @@ export class Daemon {
     this.warnConflictTools(config.resources.map((r) => r.ip));
     const turbofan = tuneV8ForCluster(config.nodes.length);
     const incarnation = this.store.nextIncarnation();
+    const persisted = this.store.load();
+    if (this.store.loadProblem) this.log.warn({ event: 'state_unreadable', problem: this.store.loadProblem }, 'saved state not readable');
     this.core = new Core({
       config,
       self: node.id,
       incarnation,
       seed: randomInt(1, 2 ** 31),
       now: monotonicNow(),
-      persisted: this.store.load(),
+      persisted,
       configDigest: this.digest,
     });
     this.vip = new VipManager({

@@ -73,8 +73,8 @@ export const AREA_INFO: Record<Area, AreaInfo> = {
     title: 'State on disk (interrupted writes)',
     lab: false,
     intro:
-      'The node\'s durable state (`src/daemon/state-store.ts`): crashes injected at every fs call of the atomic write, ' +
-      'processes killed with SIGKILL while saving, and garbage files in the state directory.',
+      'The node\'s durable state (`src/daemon/state-store.ts`, two slots written in turn): crashes injected at every fs call of a save, ' +
+      'processes killed with SIGKILL while saving, slots torn or corrupted on disk as a power cut leaves them, and garbage files in the state directory.',
   },
 };
 

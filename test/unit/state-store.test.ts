@@ -1,8 +1,9 @@
-// The node's durable state: atomicWrite must leave the old or the new file whatever step a
+// The node's durable state: a save must leave the old or the new state whatever step a
 // crash interrupts, load() must never return a torn state nor be confused by leftover
-// temporary files, and the incarnation must grow across restarts and a wiped state dir.
-// Crashes are simulated two ways: an exception injected before (or in the middle of) each
-// fs call atomicWrite makes, and real processes killed with SIGKILL in the middle of saving.
+// temporary files or a torn slot, and the incarnation must grow across restarts and a wiped
+// state dir. Crashes are simulated three ways: an exception injected before (or in the middle
+// of) each fs call a save makes, real processes killed with SIGKILL in the middle of saving,
+// and slots torn or corrupted on disk as a power cut in the middle of an overwrite leaves them.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PersistedState } from '../../src/core/types.ts';
-import { atomicWrite, StateStore } from '../../src/daemon/state-store.ts';
+import { atomicWrite, decodeSlot, encodeSlot, LEGACY_FILE, SLOT_FILES, StateStore } from '../../src/daemon/state-store.ts';
 import { bump, code, range, recordRobustness, tally } from '../robustness/record.ts';
 
 const root = fs.mkdtempSync(join(tmpdir(), 'piha-state-'));
@@ -31,12 +32,13 @@ const state = (lamport: number, big = false): PersistedState =>
 
 class Crash extends Error {}
 
-// The fs calls atomicWrite makes, in order; each is a crash point.
-const STEPS = ['openSync', 'writeSync', 'fsyncSync', 'closeSync', 'renameSync'] as const;
+// The fs calls a save makes (in place: open, fstat, write, fdatasync, close; a new or growing
+// slot: open, write, fsync, close, rename, open, fsync, close; then unlink of a legacy file).
+const STEPS = ['openSync', 'fstatSync', 'writeSync', 'fsyncSync', 'fdatasyncSync', 'closeSync', 'renameSync', 'unlinkSync'] as const;
 type Step = (typeof STEPS)[number];
 
-/** Runs fn with a crash injected at the k-th patched fs call (0-based); `torn` makes a
- *  crashing writeSync write half its data first. Returns the names of the calls made. */
+/** Runs fn with every call of the patched fs functions recorded, and a crash injected at the
+ *  k-th (0-based); `torn` makes a crashing writeSync write half its data first. */
 function withCrashAt(k: number, torn: boolean, fn: () => void): { calls: string[]; crashed: boolean } {
   const saved = new Map<Step, unknown>();
   const calls: string[] = [];
@@ -50,13 +52,14 @@ function withCrashAt(k: number, torn: boolean, fn: () => void): { calls: string[
       calls.push(name);
       if (!crashed && i === k) {
         crashed = true;
-        if (torn && name === 'writeSync' && typeof args[1] === 'string') {
-          real(args[0], (args[1] as string).slice(0, Math.floor((args[1] as string).length / 2)));
+        if (torn && name === 'writeSync') {
+          const [fd, buf, off, len, pos] = args as [number, Buffer, number, number, number];
+          real(fd, buf, off, Math.floor(len / 2), pos);
         }
         throw new Crash(`crash before ${name} (#${i})`);
       }
-      // After a crash the process is dead: closeSync in atomicWrite's finally is allowed
-      // (it changes nothing on disk); anything else would be a bug in this harness.
+      // After a crash the process is dead: closeSync in a finally is allowed (it changes
+      // nothing on disk); anything else would be a bug in this harness.
       return real(...args);
     };
   }
@@ -72,14 +75,39 @@ function withCrashAt(k: number, torn: boolean, fn: () => void): { calls: string[
   return { calls, crashed };
 }
 
-describe('atomicWrite / StateStore.save under crashes', () => {
-  it('the injection reaches atomicWrite (sanity)', () => {
+describe('StateStore.save under crashes', () => {
+  it('the injection reaches atomicWrite and the in-place save (sanity)', () => {
     const dir = freshDir();
     fs.mkdirSync(dir);
-    const { calls, crashed } = withCrashAt(99, false, () => atomicWrite(join(dir, 'f'), 'x'));
-    assert.equal(crashed, false);
-    assert.ok(calls.includes('renameSync') && calls.includes('writeSync'), calls.join());
+    const a = withCrashAt(99, false, () => atomicWrite(join(dir, 'f'), 'x'));
+    assert.equal(a.crashed, false);
+    assert.ok(a.calls.includes('renameSync') && a.calls.includes('writeSync'), a.calls.join());
     assert.equal(fs.readFileSync(join(dir, 'f'), 'utf8'), 'x');
+    const store = new StateStore(dir);
+    store.save(state(1));
+    store.save(state(2));
+    const b = withCrashAt(99, false, () => store.save(state(3)));
+    assert.deepEqual(b.calls, ['openSync', 'fstatSync', 'writeSync', 'fdatasyncSync', 'closeSync']);
+  });
+
+  it('a save over an existing slot is one write and one fdatasync: no fsync, no rename, no directory sync', () => {
+    const dir = freshDir();
+    const store = new StateStore(dir);
+    const first = withCrashAt(99, false, () => store.save(state(1)));
+    assert.ok(first.calls.includes('renameSync'), `a new slot is created with a rename: ${first.calls.join()}`);
+    store.save(state(2));
+    for (let n = 3; n < 7; n++) {
+      const { calls } = withCrashAt(99, false, () => store.save(state(n)));
+      assert.deepEqual(calls, ['openSync', 'fstatSync', 'writeSync', 'fdatasyncSync', 'closeSync'], `save ${n}`);
+      assert.deepEqual(new StateStore(dir).load(), state(n));
+    }
+    // A state that outgrows its slot replaces the slot whole.
+    const grow = withCrashAt(99, false, () => store.save(state(7, true)));
+    assert.ok(grow.calls.includes('renameSync'), grow.calls.join());
+    assert.deepEqual(new StateStore(dir).load(), state(7, true));
+    store.save(state(8));
+    store.save(state(9));
+    assert.deepEqual(new StateStore(dir).load(), state(9));
   });
 
   for (const big of [false, true]) {
@@ -87,30 +115,36 @@ describe('atomicWrite / StateStore.save under crashes', () => {
       it(`a crash at every step leaves the old or the new state (${big ? 'big' : 'small'} state${torn ? ', torn writes' : ''})`, (t) => {
         const at: Record<string, number> = {};
         const loaded: Record<string, number> = {};
-        for (const hadOld of [true, false]) {
+        const paths: Record<string, number> = {};
+        for (const prior of [0, 1, 2, 3]) {
           for (let k = 0; ; k++) {
             const dir = freshDir();
             const store = new StateStore(dir);
-            const oldState = state(1, big);
-            const newState = state(2, big);
-            if (hadOld) store.save(oldState);
+            for (let n = 1; n <= prior; n++) store.save(state(n, big));
+            const oldState = prior ? state(prior, big) : undefined;
+            const newState = state(10, big);
             const { calls, crashed } = withCrashAt(k, torn, () => store.save(newState));
-            const renamed = calls.slice(0, crashed ? -1 : undefined).includes('renameSync');
             const got = new StateStore(dir).load();
-            const where = `crash at call #${k} (${calls.at(-1)}), old state ${hadOld ? 'present' : 'absent'}`;
-            if (renamed) assert.deepEqual(got, newState, where);
-            else assert.deepEqual(got, hadOld ? oldState : undefined, where);
-            // Leftover temporary files do not confuse load(), and the next save works.
-            store.save(state(3, big));
-            assert.deepEqual(new StateStore(dir).load(), state(3, big), where);
-            if (!crashed) break; // k went past the last call
+            const where = `crash at call #${k} (${calls.at(-1)}), ${prior} saves before`;
+            const before = calls.slice(0, crashed ? -1 : undefined);
+            const wrote = before.includes('writeSync');
+            if (!crashed) assert.deepEqual(got, newState, where);
+            else if (!wrote) assert.deepEqual(got, oldState, `${where}: nothing was written yet`);
+            else assert.ok(isDeepEqual(got, oldState) || isDeepEqual(got, newState), `${where}: neither the old nor the new state`);
+            // Leftovers do not confuse load(), and the next save works.
+            store.save(state(11, big));
+            assert.deepEqual(new StateStore(dir).load(), state(11, big), where);
+            if (!crashed) {
+              bump(paths, calls.includes('renameSync') ? 'a new slot (temporary file and rename)' : 'an overwrite in place');
+              break; // k went past the last call
+            }
             bump(at, calls[k]!);
-            bump(loaded, renamed ? 'the new state' : hadOld ? 'the old state' : 'nothing (there was no old state)');
+            bump(loaded, isDeepEqual(got, newState) ? 'the new state' : oldState ? 'the old state' : 'nothing (there was no old state)');
           }
         }
         recordRobustness({
           area: 'state',
-          input: `A crash (exception) injected at each fs call of a save of a ${big ? '200 KB' : 'small'} state${torn ? ', the crashing write first writing half its data' : ''}; with and without an older state on disk`,
+          input: `A crash (exception) injected at each fs call of a save of a ${big ? '200 KB' : 'small'} state${torn ? ', the crashing write first writing half its data' : ''}; after 0 to 3 earlier saves (saves: ${tally(paths)})`,
           observed: `${Object.values(at).reduce((a, b) => a + b, 0)} crash points (${tally(at)}): \`load()\` then returned ${tally(loaded)}; never a torn state; after each, the leftovers did not stop the next save and load.`,
           test: t.name,
         });
@@ -118,31 +152,109 @@ describe('atomicWrite / StateStore.save under crashes', () => {
     }
   }
 
-  it('load() ignores leftover *.tmp-* files of any content, and a torn state.json', (t) => {
+  it('a slot torn or corrupted on disk (a power cut in the middle of an overwrite) gives the previous state', (t) => {
+    const cases: [string, (b: Buffer) => Buffer][] = [
+      ['cut after the header', (b) => b.subarray(0, b.indexOf(0x0a) + 1)],
+      ['cut in the middle of the JSON', (b) => b.subarray(0, b.indexOf(0x0a) + 20)],
+      ['empty', () => Buffer.alloc(0)],
+      ['one JSON byte changed', (b) => (((b[b.indexOf(0x0a) + 5] as number) ^= 1), b)],
+      ['its save number raised', (b) => Buffer.concat([Buffer.from(b.toString('latin1').replace(/^piha-state 1 (\d+)/, 'piha-state 1 9$1'), 'latin1')])],
+      ['zeros (a block never written)', (b) => Buffer.alloc(b.length)],
+      ['the first block new, the rest old', (b) => b],
+    ];
+    for (const [what, tear] of cases) {
+      const dir = freshDir();
+      const store = new StateStore(dir);
+      store.save(state(1, true));
+      store.save(state(2, true)); // state.b
+      store.save(state(3, true)); // state.a, the newest
+      const file = join(dir, SLOT_FILES[0]);
+      if (what === 'the first block new, the rest old') {
+        // The block holding the header is new, the later blocks of the slot still hold save 1.
+        const newest = fs.readFileSync(file);
+        const fourth = encodeSlot(state(4, true), 4);
+        fs.writeFileSync(file, Buffer.concat([fourth.subarray(0, 4096), newest.subarray(4096)]));
+      } else fs.writeFileSync(file, tear(fs.readFileSync(file)));
+      const again = new StateStore(dir);
+      assert.deepEqual(again.load(), state(2, true), what);
+      assert.equal(again.loadProblem, null, `${what}: the other slot was good`);
+      again.save(state(5, true)); // overwrites the torn slot, not the good one
+      assert.deepEqual(new StateStore(dir).load(), state(5, true), what);
+      again.save(state(6, true));
+      assert.deepEqual(new StateStore(dir).load(), state(6, true), what);
+    }
+    recordRobustness({
+      area: 'state',
+      input: `The newest state slot torn or corrupted on disk after three saves: ${cases.map(([w]) => w).join(', ')}`,
+      observed: `\`load()\` returned the previous save each time (${cases.length} of ${cases.length}), with no problem reported; the next save overwrote the torn slot and the one after it the other.`,
+      test: t.name,
+    });
+  });
+
+  it('load() ignores leftover temporary files, and reports torn or foreign slots and state.json', (t) => {
     const dir = freshDir();
     const store = new StateStore(dir);
-    fs.writeFileSync(join(dir, 'state.json.tmp-1'), '{"lamport": 9, "attrs": {');
-    fs.writeFileSync(join(dir, 'state.json.tmp-99999'), JSON.stringify(state(9)));
+    fs.writeFileSync(join(dir, 'state.a.tmp-1'), encodeSlot(state(9), 9).subarray(0, 50));
+    fs.writeFileSync(join(dir, 'state.b.tmp-99999'), encodeSlot(state(9), 9));
     assert.equal(store.load(), undefined);
+    assert.equal(store.loadProblem, null, 'a blank directory is not a problem');
     store.save(state(4));
     assert.deepEqual(store.load(), state(4));
     recordRobustness({
       area: 'state',
-      input: 'Leftover temporary files in the state directory: a torn `state.json.tmp-1`, a complete `state.json.tmp-99999`, no `state.json`',
-      observed: '`load()` returned nothing (the temporary files were ignored); the next save and load worked.',
+      input: 'Leftover temporary files in the state directory: a torn `state.a.tmp-1`, a complete `state.b.tmp-99999`, no slot',
+      observed: '`load()` returned nothing and reported no problem (the temporary files were ignored); the next save and load worked.',
       test: t.name,
     });
-    const bads = ['', '{', 'null', '[]', '42', '{"lamport":"1","attrs":{}}', '{"lamport":1}', '{"lamport":1,"attrs":null}', '\0\0\0'];
+    const bads = ['', '{', 'null', '[]', '42', '{"lamport":"1","attrs":{}}', '{"lamport":1}', '{"lamport":1,"attrs":null}', '\0\0\0', 'piha-state 1 3 2 00\n{}'];
     for (const bad of bads) {
-      fs.writeFileSync(join(dir, 'state.json'), bad);
-      assert.equal(store.load(), undefined, JSON.stringify(bad));
+      const d = freshDir();
+      fs.mkdirSync(d);
+      fs.writeFileSync(join(d, SLOT_FILES[0]), bad);
+      fs.writeFileSync(join(d, LEGACY_FILE), bad);
+      const s = new StateStore(d);
+      assert.equal(s.load(), undefined, JSON.stringify(bad));
+      assert.match(s.loadProblem ?? '', /state\.a and state\.json .* not readable as a saved state/, JSON.stringify(bad));
     }
+    // A slot holding JSON of the wrong shape, with a right checksum, is refused too.
+    for (const json of [null, [], 42, { lamport: '1', attrs: {} }]) assert.equal(decodeSlot(encodeSlot(json as unknown as PersistedState, 1)), null);
     recordRobustness({
       area: 'state',
-      input: `A torn or foreign \`state.json\`: ${bads.map((b) => (b === '' ? 'empty' : code(b))).join(', ')}`,
-      observed: `\`load()\` returned nothing for each of the ${bads.length} (the node starts from a blank state instead of a wrong one); no exception.`,
+      input: `A torn or foreign slot and \`state.json\`: ${bads.map((b) => (b === '' ? 'empty' : code(b))).join(', ')}; slots with a right checksum over JSON of the wrong shape`,
+      observed: `\`load()\` returned nothing for each of the ${bads.length} (the node starts from a blank state instead of a wrong one) and said which files it could not read (the daemon logs it as \`state_unreadable\`); no exception; the wrong shapes were refused.`,
       test: t.name,
     });
+  });
+
+  it('a state.json from an older piha is read, and removed once a slot holds a newer state', (t) => {
+    const dir = freshDir();
+    fs.mkdirSync(dir);
+    fs.writeFileSync(join(dir, LEGACY_FILE), JSON.stringify(state(7)));
+    const store = new StateStore(dir);
+    assert.deepEqual(store.load(), state(7));
+    assert.ok(fs.existsSync(join(dir, LEGACY_FILE)), 'kept until a slot is written');
+    store.save(state(8));
+    assert.equal(fs.existsSync(join(dir, LEGACY_FILE)), false);
+    assert.deepEqual(new StateStore(dir).load(), state(8));
+    // A slot wins over a state.json that came back (its unlink not yet on disk at a power cut).
+    fs.writeFileSync(join(dir, LEGACY_FILE), JSON.stringify(state(99)));
+    assert.deepEqual(new StateStore(dir).load(), state(8));
+    recordRobustness({
+      area: 'state',
+      input: 'A state directory written by an older piha (`state.json` only), then a `state.json` reappearing next to the slots',
+      observed: '`load()` returned the old file\'s state; the first save wrote a slot and removed `state.json`; a reappearing `state.json` was ignored in favour of the slot.',
+      test: t.name,
+    });
+  });
+
+  it('a store that saves before it loads continues after the newest slot on disk', () => {
+    const dir = freshDir();
+    const a = new StateStore(dir);
+    for (let n = 1; n <= 5; n++) a.save(state(n));
+    new StateStore(dir).save(state(6)); // a new process, no load() first
+    assert.deepEqual(new StateStore(dir).load(), state(6));
+    const slots = SLOT_FILES.map((f) => decodeSlot(fs.readFileSync(join(dir, f)))!.seq).sort();
+    assert.deepEqual(slots, [5, 6]);
   });
 
   it('processes killed with SIGKILL in the middle of saving leave a valid state', async (t) => {
@@ -208,6 +320,15 @@ describe('atomicWrite / StateStore.save under crashes', () => {
     });
   });
 });
+
+function isDeepEqual(a: unknown, b: unknown): boolean {
+  try {
+    assert.deepEqual(a, b);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('StateStore.nextIncarnation', () => {
   const pause = (ms: number) => {
