@@ -21,7 +21,7 @@ FROM ?= 1
 IMAGE_APT_PKGS := mmdebstrap qemu-user-static arch-test mtools dosfstools e2fsprogs fdisk xz-utils bmap-tools qemu-system-arm curl
 
 .PHONY: all deps apt-deps build binary typecheck unit sim sim-test lab test fuzz robustness bench soak demo demo-down clean
-.PHONY: bench-deps bench-compare bench-scale bench-budget bench-rss-cache
+.PHONY: bench-deps bench-compare bench-scale bench-budget bench-rss-cache bench-persist
 .PHONY: image-deps image image-test
 
 all: build
@@ -103,6 +103,11 @@ bench-budget: build binary apt-deps
 # RSS of the 3-node cluster's daemons with the executable cold, read once, just written -> bench/rss-cache.md
 bench-rss-cache: build binary apt-deps
 	node --import tsx bench/rss-cache.ts
+
+# Saving the durable state: slots + fdatasync vs replace-and-rename, quiet and beside a writer
+# (PERSIST_DIR=… to measure another disk) -> bench/persist.md
+bench-persist: deps
+	node --import tsx bench/persist.ts
 
 demo: build apt-deps
 	bash scripts/demo.sh up

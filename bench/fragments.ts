@@ -15,7 +15,7 @@ const DOC = join(ROOT, 'docs', 'benchmarks.md');
 export const MARKER = '<!-- Sections below: bench/<name>.md fragments, each written by its own bench (bench/fragments.ts). -->';
 
 /** Fragments in document order. */
-export const FRAGMENTS = ['compare', 'scale', 'budget', 'budget-inside', 'idle', 'rss-cache', 'soak-lan-final', 'soak'] as const;
+export const FRAGMENTS = ['compare', 'scale', 'budget', 'budget-inside', 'idle', 'rss-cache', 'persist', 'soak-lan-final', 'soak'] as const;
 export type FragmentName = (typeof FRAGMENTS)[number];
 
 const path = (name: string) => join(ROOT, 'bench', `${name}.md`);
