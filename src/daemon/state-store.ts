@@ -143,16 +143,15 @@ export class StateStore {
   /** The newest state saved, or undefined (nothing saved yet, or nothing readable: see loadProblem). */
   load(): PersistedState | undefined {
     this.loadProblem = null;
-    let best: { seq: number; state: PersistedState; slot: number } | null = null;
+    let found: { seq: number; state: PersistedState; slot: number } | null = null;
     const unreadable: string[] = [];
-    SLOT_FILES.forEach((name, slot) => {
-      const buf = readOrNull(join(this.dir, name));
-      if (buf === null) return;
+    for (let slot = 0; slot < SLOT_FILES.length; slot++) {
+      const buf = readOrNull(join(this.dir, SLOT_FILES[slot]!));
+      if (buf === null) continue;
       const d = decodeSlot(buf);
-      if (!d) unreadable.push(name);
-      else if (!best || d.seq > best.seq) best = { ...d, slot };
-    });
-    const found = best as { seq: number; state: PersistedState; slot: number } | null;
+      if (!d) unreadable.push(SLOT_FILES[slot]!);
+      else if (!found || d.seq > found.seq) found = { ...d, slot };
+    }
     this.seq = found?.seq ?? 0;
     this.next = found ? 1 - found.slot : 0;
     const legacyText = readOrNull(join(this.dir, LEGACY_FILE));
