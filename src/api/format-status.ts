@@ -71,6 +71,11 @@ export function formatStatus(s: DaemonStatus): string {
     `  * ${plural(s.resources.length, 'resource instance', 'resource instances')} configured`,
     ...(s.configMismatch?.length ? [`  * WARNING: configuration differs on: ${s.configMismatch.join(' ')} (compare /etc/piha/piha.yaml)`] : []),
     ...(s.configPending ? [`  * NOTE: ${s.configPending}`] : []),
+    ...(s.stateSave
+      ? [
+          `  * ERROR: cannot save the node state in ${s.stateSave.dir} for ${s.stateSave.silentForSec} s (${s.stateSave.error}): this node sends nothing until it can (read-only or full SD card?)`,
+        ]
+      : []),
     ...(s.config ? [`  * Configuration: epoch ${s.config.epoch} (${s.config.source === 'cluster' ? 'replicated' : 'from the file, not replicated yet'})`] : []),
     ...(s.config?.waitingFor?.length
       ? [`  * NOTE: no saved cluster configuration here; configuration changes wait until ${s.config.waitingFor.join(', ')} ${s.config.waitingFor.length === 1 ? 'has' : 'have'} been heard (two_node tie-breaker)`]

@@ -118,6 +118,12 @@ export function metricFamilies(m: MetricsSnapshot): MetricFamily[] {
       ? [g('piha_config_mismatch_nodes', 'Online nodes whose cluster configuration differs from this node\'s.', [{ value: m.configMismatchNodes }])]
       : []),
     ...(m.hookFailuresTotal ? [c('piha_hook_failures_total', 'Notify hook runs that failed (exit code, timeout, could not start), by hook.', byKey(m.hookFailuresTotal, 'hook'))] : []),
+    ...(m.stateSaveFailuresTotal !== undefined
+      ? [c('piha_state_save_failures_total', 'Saves of the node\'s durable state (state directory) that failed.', [{ value: m.stateSaveFailuresTotal }])]
+      : []),
+    ...(m.stateUnsaved !== undefined
+      ? [g('piha_state_unsaved', 'Whether this node cannot save its durable state and so sends nothing (1) or not (0).', [{ value: b(m.stateUnsaved) }])]
+      : []),
     // The one unprefixed name: process_* is the name every Prometheus client library and
     // dashboard uses for this, so it is kept as is.
     g('process_resident_memory_bytes', 'Resident memory size in bytes.', [

@@ -116,6 +116,7 @@ function renderStatus(s) {
   }
   if ((s.configMismatch || []).length) lines.push('<li><span class="badge warn">config</span> differs on ' + esc(s.configMismatch.join(", ")) + "</li>");
   if (s.configPending) lines.push("<li>" + esc(s.configPending) + "</li>");
+  if (s.stateSave) lines.push('<li class="warnline"><span class="badge bad">state</span> cannot save in ' + esc(s.stateSave.dir) + " for " + s.stateSave.silentForSec + " s (" + esc(s.stateSave.error) + "): this node sends nothing until it can</li>");
   for (const c of s.safety.doesNotCover || []) lines.push('<li class="mute">not covered: ' + esc(c) + "</li>");
   $("safety").innerHTML = "<ul>" + lines.join("") + "</ul>";
 }

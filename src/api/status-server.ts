@@ -5,7 +5,7 @@
 
 import { formatMetrics, METRICS_CONTENT_TYPE } from './metrics.ts';
 import type { CoreStatus } from '../core/types.ts';
-import type { DaemonFencingStatus, DaemonStatus, DaemonStatusInput, MetricsSnapshot, SafetyInfo } from './status-types.ts';
+import type { DaemonFencingStatus, DaemonStatus, DaemonStatusInput, MetricsSnapshot, SafetyInfo, StateSaveProblem } from './status-types.ts';
 import { createSystemInfoCache, type SystemInfoCache } from './system-info.ts';
 import type { EventFeed } from './event-types.ts';
 import { createHttpServer } from './http-server.ts';
@@ -103,9 +103,20 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
 /** Builds the daemon's /status payload from the core snapshot plus fixed facts. */
 export function toDaemonStatus(
   core: CoreStatus,
-  meta: { cluster: string; version: string; profile: string; safety: SafetyInfo; configPending?: string; fencing?: DaemonFencingStatus; led?: string | null; fileDiffers?: boolean },
+  meta: {
+    cluster: string;
+    version: string;
+    profile: string;
+    safety: SafetyInfo;
+    configPending?: string;
+    fencing?: DaemonFencingStatus;
+    led?: string | null;
+    fileDiffers?: boolean;
+    stateSave?: StateSaveProblem | null;
+  },
 ): DaemonStatusInput {
   return {
+    ...(meta.stateSave ? { stateSave: meta.stateSave } : {}),
     ...(core.config ? { config: { ...core.config, fileDiffers: meta.fileDiffers ?? false } } : {}),
     ...(meta.fencing ? { fencing: meta.fencing } : {}),
     ...(meta.led !== undefined ? { led: meta.led } : {}),

@@ -56,6 +56,20 @@ export interface DaemonStatus {
   config?: CoreStatus['config'] & { fileDiffers: boolean };
   /** The status LED's pattern (null: no LED configured). */
   led?: string | null;
+  /** Set while this node cannot save its durable state: it sends nothing until it can. */
+  stateSave?: StateSaveProblem;
+}
+
+/** A node that cannot save what it is about to promise stays silent (src/daemon/daemon.ts). */
+export interface StateSaveProblem {
+  /** The state directory. */
+  dir: string;
+  /** The last error, e.g. "EROFS: read-only file system, open '/var/lib/piha/state.a'". */
+  error: string;
+  /** Seconds since the first failed save of this episode. */
+  silentForSec: number;
+  /** Messages not sent since then. */
+  droppedSends: number;
 }
 
 /** The core's view of fencing plus this node's watchdog and devices (`piha stonith ...`). */
@@ -118,6 +132,10 @@ export interface MetricsSnapshot {
   };
   /** Notify hook name -> failed runs (src/daemon/hooks.ts); one entry per configured hook. */
   hookFailuresTotal?: Record<string, number>;
+  /** Saves of the durable state that failed, since the daemon started. */
+  stateSaveFailuresTotal?: number;
+  /** 1 while the node is silent because its state cannot be saved. */
+  stateUnsaved?: boolean;
   /** Online nodes whose cluster configuration differs from this node's. */
   configMismatchNodes?: number;
   /** Per VIP: conflict probes another host answered (src/vip/conflict.ts); one entry per configured VIP. */

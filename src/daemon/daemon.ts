@@ -11,7 +11,7 @@ import { randomInt } from 'node:crypto';
 import pino from 'pino';
 import type { PihaConfig, NodeConfig, ResourceConfig } from '../config/types.ts';
 import { Core } from '../core/node.ts';
-import type { Effect, Input, Message } from '../core/types.ts';
+import type { Effect, Input, Message, PersistedState } from '../core/types.ts';
 import { UdpTransport } from '../transport/udp.ts';
 import { loadKeyFile } from '../transport/authkey.ts';
 import { VipManager, type VipEvent, type VipResource } from '../vip/manager.ts';
@@ -91,6 +91,19 @@ export class Daemon {
   private status: StatusServer | null = null;
   private control: ControlServer | null = null;
   private readonly store: StateStore;
+  // A node that cannot save what it is about to promise (a granter's new VIP promise, a term,
+  // an accepted configuration) must not send the promise: after a restart it would not know
+  // it made it (Raft's rule; etcd exits on a failed WAL write). A read-only or full SD card is
+  // a common Pi failure, so instead of exiting the daemon falls silent: it drops every message
+  // until a save succeeds (retried every second), which the cluster sees as this node being
+  // down. Its own VIPs lapse (no renewals go out) and are released as usual; the others carry on.
+  /** The newest state the core asked to save while saving failed; null when all are saved. */
+  private unsaved: PersistedState | null = null;
+  private unsavedSince = 0;
+  private saveError = '';
+  private saveRetryAt = 0;
+  private saveFailures = 0;
+  private droppedSends = 0;
   private readonly checks = new Map<string, HealthCheck[]>();
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
@@ -334,6 +347,7 @@ export class Daemon {
       // The core logs node_up but not a node falling silent: node_down comes from watching (events.ts).
       this.events.observeNodes(this.core.status(now).nodes.map((n) => ({ name: n.name, online: n.state !== 'offline' })));
     }
+    if (this.unsaved && now >= this.saveRetryAt) this.saveState(this.unsaved);
     if (now >= this.reconcileAt) {
       // The first one 2 s after start, as the interval it replaces did.
       if (this.reconcileAt > 0) void this.reconcile();
@@ -450,6 +464,35 @@ export class Daemon {
     for (const d of this.drained.splice(0)) d();
   }
 
+  /** Saves `state`; on failure the node falls silent until a save succeeds (see `unsaved`). */
+  private saveState(state: PersistedState): void {
+    const now = monotonicNow();
+    try {
+      this.store.save(state);
+    } catch (err) {
+      this.saveFailures++;
+      this.saveError = (err as Error).message;
+      this.saveRetryAt = now + 1000;
+      if (!this.unsaved) {
+        this.unsavedSince = now;
+        this.droppedSends = 0;
+        this.log.error(
+          { event: 'state_save_failed', dir: this.store.dir, error: this.saveError },
+          'cannot save the node state: sending nothing until it can (retried every second)',
+        );
+      }
+      this.unsaved = state;
+      return;
+    }
+    if (this.unsaved) {
+      this.log.warn(
+        { event: 'state_saved', dir: this.store.dir, silentMs: Math.round(now - this.unsavedSince), droppedSends: this.droppedSends },
+        'node state saved again: speaking again',
+      );
+      this.unsaved = null;
+    }
+  }
+
   private effectFailed(e: Effect, err: unknown): void {
     this.log.error({ event: 'effect_failed', effect: e.kind, error: (err as Error).message }, 'effect failed');
   }
@@ -462,6 +505,10 @@ export class Daemon {
   private run(e: Effect): Promise<void> | undefined {
     switch (e.kind) {
       case 'send':
+        if (this.unsaved) {
+          this.droppedSends++;
+          return;
+        }
         if (e.msg.t === 'hb' && e.msg.req) this.rememberRound(e.msg.req.round);
         this.transport.send(e.to, e.msg);
         return;
@@ -478,11 +525,7 @@ export class Daemon {
         return;
       }
       case 'persist':
-        try {
-          this.store.save(e.state);
-        } catch (err) {
-          this.log.error({ event: 'persist_failed', error: (err as Error).message }, 'could not save state');
-        }
+        this.saveState(e.state);
         return;
       case 'acquire': {
         const r = { name: e.resource };
@@ -763,6 +806,9 @@ export class Daemon {
       },
       led: this.hw.ledPattern,
       fileDiffers: this.fileDiffers(),
+      stateSave: this.unsaved
+        ? { dir: this.store.dir, error: this.saveError, silentForSec: Math.round(monotonicNow() - this.unsavedSince) / 1000, droppedSends: this.droppedSends }
+        : null,
     });
   }
 
@@ -804,6 +850,8 @@ export class Daemon {
         watchdogEnabled: this.hw.watchdog.enabled,
       },
       hookFailuresTotal: { ...this.hooks.failures },
+      stateSaveFailuresTotal: this.saveFailures,
+      stateUnsaved: this.unsaved !== null,
       vipConflictsTotal: this.conflictCounts(c.resources),
       configMismatchNodes: c.configMismatch?.length ?? 0,
     };

@@ -134,6 +134,15 @@ test('a two_node tie-breaker without a saved configuration says what its configu
   assert.doesNotMatch(formatStatus(base({ config })), /wait until/);
 });
 
+test('a node that cannot save its state says so, with the error and for how long, in the summary', () => {
+  const s = formatStatus(base({ stateSave: { dir: '/var/lib/piha', error: "EROFS: read-only file system, open '/var/lib/piha/state.a'", silentForSec: 12.5, droppedSends: 40 } }));
+  assert.match(
+    s,
+    /\n  \* ERROR: cannot save the node state in \/var\/lib\/piha for 12\.5 s \(EROFS: read-only file system, open '\/var\/lib\/piha\/state\.a'\): this node sends nothing until it can \(read-only or full SD card\?\)\n/,
+  );
+  assert.doesNotMatch(formatStatus(base()), /cannot save/);
+});
+
 test('no resources and no fail counts', () => {
   const out = formatStatus(base({ resources: [] }));
   assert.match(out, /^  \* 0 resource instances configured$/m);

@@ -72,6 +72,7 @@ const status = toDaemonStatus(core, {
   safety: { mode: 'device', modes: ['lease', 'watchdog', 'device'], kernelLifetime: true, covers: ['power cut'], doesNotCover: [] },
   fencing,
   led: 'double', // this node is fencing worker2
+  stateSave: { dir: '/var/lib/piha', error: 'ENOSPC: no space left on device, write', silentForSec: 3.2, droppedSends: 20 },
 });
 
 const events = new EventLog({ context: () => ({ term: 4 }) });
@@ -301,6 +302,7 @@ test('the page renders in headless chromium, goes live over SSE, and its screens
     assert.match(safety, /lease \+ watchdog \+ device/);
     assert.match(safety, /fencing worker2, 2 attempt\(s\): plug did not answer/);
     assert.match(safety, /plug2 \(http-plug\) → worker2/);
+    assert.match(safety, /state cannot save in \/var\/lib\/piha for 3\.2 s \(ENOSPC: no space left on device, write\): this node sends nothing until it can/);
     await waitFor('the event history', `document.querySelectorAll('#events tr[data-seq]').length === 3`);
     assert.match(await evaluate(`document.getElementById('events').textContent`), /kubernetes_api_port \(192\.168\.0\.150\) acquired by worker1: worker2 stopped answering/);
 

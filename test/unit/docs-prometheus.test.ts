@@ -26,7 +26,7 @@ test('every metric the daemon exposes is in the table, and only those', () => {
     packetsReceivedTotal: 0, packetsSentTotal: 0, packetsRejectedTotal: {}, heartbeatRttSeconds: {}, coordinator: false,
     term: 1, loopLagSeconds: 0, gcPauseSeconds: 0, gcRunsTotal: 0, leaseRenewalSeconds: { r: 0 }, leaseRenewalBudgetSeconds: 0.05, residentMemoryBytes: 1,
     fencing: { pending: [], blocking: [], outcomes: {}, watchdogEnabled: false, watchdogPets: 0, watchdogWithheld: 0 },
-    hookFailuresTotal: {}, configMismatchNodes: 0, vipConflictsTotal: [],
+    hookFailuresTotal: {}, configMismatchNodes: 0, vipConflictsTotal: [], stateSaveFailuresTotal: 0, stateUnsaved: false,
   });
   const documented = new Map([...DOC.matchAll(/^\| `([a-z_:]+)` \| (gauge|counter) \|/gm)].map((m) => [m[1], m[2]]));
   for (const f of families) assert.equal(documented.get(f.name), f.type, `${f.name} (${f.type}) documented`);
@@ -40,7 +40,7 @@ test('the scrape configuration and the alert rules are YAML, every alert has a s
   assert.deepEqual(cfg.rule_files, ['piha-alerts.yml']);
   const rules = parse(block('piha-alerts.yml')).groups[0].rules as { alert: string; expr: string; annotations: { summary: string } }[];
   const names = rules.map((r) => r.alert);
-  for (const want of ['PihaNoQuorum', 'PihaVipNotHeld', 'PihaFenceFailed', 'PihaFencePending', 'PihaFenceBlocking', 'PihaWatchdogPetsWithheld', 'PihaConfigMismatch', 'PihaHookFailing', 'PihaVipConflict']) {
+  for (const want of ['PihaNoQuorum', 'PihaVipNotHeld', 'PihaFenceFailed', 'PihaFencePending', 'PihaFenceBlocking', 'PihaWatchdogPetsWithheld', 'PihaConfigMismatch', 'PihaHookFailing', 'PihaVipConflict', 'PihaStateNotSaved']) {
     assert.ok(names.includes(want), want);
   }
   for (const r of rules) assert.ok(r.annotations?.summary, `${r.alert} has a summary`);
@@ -73,6 +73,8 @@ tests:
         values: '0 0 0 0 1x18'
       - series: 'piha_vip_conflicts_total{job="piha",instance="n1",resource="api",ip="192.0.2.150"}'
         values: '0 0 0 0 0 1 2x16'
+      - series: 'piha_state_unsaved{job="piha",instance="n2"}'
+        values: '0 0 1x20'
     alert_rule_test:
       - eval_time: 15s
         alertname: PihaNoQuorum
@@ -132,6 +134,14 @@ tests:
         exp_alerts:
           - exp_labels: { severity: warning, job: piha, instance: n1, resource: api, ip: 192.0.2.150 }
             exp_annotations: { summary: "another host on the LAN answers for VIP 192.0.2.150 (api), seen by n1 (piha events)" }
+      - eval_time: 60s
+        alertname: PihaStateNotSaved
+        exp_alerts: []
+      - eval_time: 105s
+        alertname: PihaStateNotSaved
+        exp_alerts:
+          - exp_labels: { severity: critical, job: piha, instance: n2 }
+            exp_annotations: { summary: "n2 cannot save its state (read-only or full SD card?) and is out of the cluster" }
       - eval_time: 90s
         alertname: PihaHookFailing
         exp_alerts:
