@@ -631,7 +631,7 @@ export class Daemon {
 
   private updateLed(): void {
     const c = this.core.status(monotonicNow());
-    const fault = c.fencing.pending.length > 0 || c.fencing.blocking.length > 0 || (c.configMismatch?.length ?? 0) > 0 || c.distrustingSelf;
+    const fault = c.fencing.pending.length > 0 || c.fencing.blocking.length > 0 || (c.configMismatch?.length ?? 0) > 0 || c.distrustingSelf || this.unsaved !== null;
     this.hw.setLed(ledPatternFor({ running: !this.stopping, fault, holdsVip: c.resources.some((r) => this.core.holding(r.name)), quorate: c.quorate }));
   }
 

@@ -1,6 +1,7 @@
 // A node whose state directory cannot be written (a read-only or full SD card, here: its
 // files made immutable with chattr, which stops root too) must not send promises it could not
-// save. It falls silent, says why in `piha status`, /status and /metrics, its VIP moves to a
+// save. It falls silent, says why in `piha status`, /status and /metrics and blinks its LED's
+// fault pattern (the sim GPIO of test/lab/hardware.ts), its VIP moves to a
 // node that can save, never two holders; once the directory is writable again it saves within
 // a second or two and rejoins, and the VIP stays where it went.
 
@@ -9,6 +10,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LabCluster, VIP } from './cluster.ts';
+import { LabHardware, setUpHardware } from './hardware.ts';
 import { requireLab, sleep, until } from './lab.ts';
 
 async function chattr(c: LabCluster, flag: '+i' | '-i', dir: string): Promise<void> {
@@ -22,10 +24,12 @@ test('state directory not writable: the node falls silent, its VIP moves, it rej
   if (!(await requireLab(t))) return;
   const c = await LabCluster.create({ profile: 'lan' });
   const w = c.lab.watchAddress(VIP);
+  const hw = new LabHardware(c);
   let locked: string | null = null;
   try {
+    await setUpHardware(hw, {});
     await w.ready;
-    await c.startAll();
+    hw.startAll();
     const h = await c.waitForHolder(w, 15000);
     const others = c.lab.nodes.map((n) => n.name).filter((n) => n !== h);
     // Let every node save once (the first acquisition): its slots exist before they are locked.
@@ -47,6 +51,7 @@ test('state directory not writable: the node falls silent, its VIP moves, it rej
     );
     assert.match(silent.stateSave.error, /EPERM|operation not permitted/i);
     assert.equal(silent.stateSave.dir, locked);
+    await until('its LED blinks the fault pattern', async () => (await c.statusJson(h)).led === 'double', 2000, 100);
     const text = (await c.cli(h, ['status'])).stdout;
     assert.match(text, /ERROR: cannot save the node state in .* this node sends nothing until it can/);
     const m = await c.metrics(c.lab.node(h).addr);
@@ -67,6 +72,7 @@ test('state directory not writable: the node falls silent, its VIP moves, it rej
     await until('the others hear it again', async () => (await c.statusJson(h2)).nodes.find((n: { name: string }) => n.name === h)?.state !== 'offline', 5000, 100);
     assert.match(c.daemons.get(h)!.stdoutLines.join('\n'), /"event":"state_saved"/);
     assert.equal((await c.metrics(c.lab.node(h).addr)).get('piha_state_unsaved'), 0);
+    await until('its LED is back to a member\'s', async () => (await c.statusJson(h)).led === 'slow', 2000, 100);
     await sleep(1000);
     assert.deepEqual(w.holders(), [h2]);
     assert.equal(w.overlapMs(), 0, `two nodes held the VIP at once: ${JSON.stringify(w.overlaps())}`);
@@ -75,6 +81,7 @@ test('state directory not writable: the node falls silent, its VIP moves, it rej
     throw e;
   } finally {
     if (locked) await chattr(c, '-i', locked).catch(() => undefined);
+    await hw.stop();
     await w.stop();
     await c.destroy();
   }
