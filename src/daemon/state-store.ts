@@ -136,7 +136,12 @@ export class StateStore {
     // (Seconds were too coarse: a crash loop restarting several times a second ran the
     // counter ahead of the clock, so a wipe soon after reused numbers peers had seen.)
     const next = Math.max(n + 1, Date.now());
-    atomicWrite(join(this.dir, 'incarnation'), `${next}\n`);
+    try {
+      atomicWrite(join(this.dir, 'incarnation'), `${next}\n`);
+    } catch (err) {
+      // At start, before anything was promised: the daemon stops with this message.
+      throw new Error(`cannot write the state directory ${this.dir} (${(err as Error).message}): a read-only or full SD card? piha needs it to start`, { cause: err });
+    }
     return next;
   }
 

@@ -6,7 +6,7 @@
 // and slots torn or corrupted on disk as a power cut in the middle of an overwrite leaves them.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -337,6 +337,19 @@ describe('StateStore.nextIncarnation', () => {
       /* a restart takes at least this long */
     }
   };
+
+  it('a state directory that cannot be written stops the start with a message that says so', (t) => {
+    const dir = freshDir();
+    const store = new StateStore(dir);
+    store.nextIncarnation();
+    const lock = spawnSync('chattr', ['+i', join(dir, 'incarnation'), dir]);
+    if (lock.status !== 0) return t.skip(`chattr +i not available here: ${lock.stderr}`);
+    try {
+      assert.throws(() => new StateStore(dir).nextIncarnation(), /^Error: cannot write the state directory .* \(EPERM: operation not permitted, open .*\): a read-only or full SD card\? piha needs it to start$/);
+    } finally {
+      spawnSync('chattr', ['-i', join(dir, 'incarnation'), dir]);
+    }
+  });
 
   it('strictly increases across calls and new StateStore objects', () => {
     const dir = freshDir();
