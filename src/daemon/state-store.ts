@@ -12,9 +12,10 @@
 // k3s, etcd or a database also fsync). Overwriting a slot that is already allocated and then
 // fdatasync() changes no metadata, so it is one data write and one cache flush, away from the
 // journal (bench/persist.md, this VM's disk: median 0.4 vs 1.0 ms quiet, 1.2 vs 2.5-2.8 ms
-// beside a writer that fsyncs; 3 disk writes a save instead of 7). A crash or power cut in the middle of an overwrite tears only the
-// slot being written; its checksum then fails and load() takes the other slot, the previous
-// state: "the old or the new state", as the rename gave.
+// beside a writer that fsyncs; 3 disk writes a save instead of 7). A crash or power cut in
+// the middle of an overwrite tears only the slot being written; its checksum then fails and
+// load() takes the other slot, the previous state: "the old or the new state", as the rename
+// gave.
 //
 // Slot format (text, so `cat` shows it): a header line
 //   piha-state 1 <seq> <length> <sha256 of "piha-state 1 <seq> <length>\n" and the JSON, hex>
