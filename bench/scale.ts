@@ -552,7 +552,19 @@ it: queueing for the CPU is part of the lab's excess, the rest is the machine's 
 Tried and not kept: the batch \`ip\` helper at SCHED_FIFO (as the address guard is), so that
 an add lands at once: two runs, medians 1543 and 1445 ms, one re-add; core decision → address
 added 25–105 ms against 30–130 ms without; not clearly better in two runs, so the helper stays
-at normal priority.`;
+at normal priority.
+
+**Session 15 (same VM class, a slower day).** This build saves the durable state in two slots
+with one \`fdatasync\` instead of a replace with two journal commits (README, "Durable state"),
+which every granter does at a takeover. Two runs (\`NODES=32 MERGE=1\`, nothing else running):
+takeover medians 1542 ms (cuts 1374–2646; one cut's first add skipped twice) and 1574 ms
+(1383–2225; the row above), 0 moves, 0 and 1 in-place re-adds; the daemons 1.50 and 1.54
+cores, 4.7–4.8 % of a core each against 3.9 % in session 14's run of the row before; the
+holder's renewal round trip median 18 and 35 ms, p90 37 and 88 ms. The machine, not the
+build: a paired idle run the same hour (\`bench/idle.ts\` BEFORE = session 14's build, AFTER =
+this one, two rounds of 60 s, 3 nodes) measured the two builds alike — holder 1.47 and 1.63 %
+before, 1.47 and 1.55 % after; the others 0.97–1.10 % and 1.07 % — where the earlier days of
+this VM class measured the others at 0.65–0.72 %.`;
 
 /** The protocol alone at the same sizes (bench/scale-sim.ts), when bench/scale-sim.json exists. */
 function simSection(): string {
