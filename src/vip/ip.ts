@@ -30,6 +30,9 @@ export interface IpResult {
   stderr: string;
   /** The guard refused: nothing was handed to the kernel. */
   skipped?: boolean;
+  /** With skipped: what the runner was busy with when this command was queued (the
+   *  command in flight, and how many waited before it), or undefined when it was idle. */
+  behind?: string;
   via: 'batch' | 'spawn' | 'none';
 }
 
@@ -65,6 +68,8 @@ interface Job {
   then?: { args: string[]; resolve(r: IpResult): void };
   guard?: () => boolean;
   resolve(r: IpResult): void;
+  /** What was ahead of this job when it was queued (IpResult.behind). */
+  behind?: string;
 }
 
 interface Batch {
@@ -135,7 +140,7 @@ export class IpRunner {
   run(args: string[], opts: RunOptions = {}): Promise<IpResult> {
     if (this.closed) return Promise.resolve({ ok: false, stdout: '', stderr: 'ip runner closed', via: 'none' });
     return new Promise((resolve) => {
-      this.queue.push({ args, guard: opts.guard, resolve });
+      this.queue.push({ args, guard: opts.guard, resolve, behind: this.ahead() });
       this.pump();
     });
   }
@@ -155,11 +160,20 @@ export class IpRunner {
       this.queue.push({
         args: first,
         guard: opts.guard,
+        behind: this.ahead(),
         resolve: (r) => ((r1 = r), settle()),
         then: { args: then, resolve: (r) => ((r2 = r), settle()) },
       });
       this.pump();
     });
+  }
+
+  /** What a job queued now waits behind: the command in flight and the queue's length. */
+  private ahead(): string | undefined {
+    if (!this.busy) return undefined;
+    const f = this.inFlight?.job;
+    const what = f ? [f.args, ...(f.then ? [f.then.args] : [])].map((a) => a.join(' ')).join(' ; ') : 'a spawned ip';
+    return this.queue.length ? `${what} (+${this.queue.length} queued)` : what;
   }
 
   /** Finish the command in flight, fail queued ones, stop the batch process. */
@@ -205,7 +219,7 @@ export class IpRunner {
 
   private runBatch(job: Job, done: (r: IpResult, then?: IpResult) => void): void {
     const b = this.batch && !this.batch.dead ? this.batch : this.startBatch();
-    if (job.guard && !job.guard()) return done({ ok: false, stdout: '', stderr: '', skipped: true, via: 'none' });
+    if (job.guard && !job.guard()) return done({ ok: false, stdout: '', stderr: '', skipped: true, via: 'none', behind: job.behind });
     const mark = `${MARK_PREFIX}${++this.markSeq}`;
     const lines = [job.args.join(' '), ...(job.then ? [job.then.args.join(' ')] : []), mark];
     const cmdLine = b.lines + 1;
@@ -313,6 +327,7 @@ export class IpRunner {
   /** Per-command spawns: the first command, then (guard checked again) the paired one. */
   private runSpawn(job: Job, done: (r: IpResult, then?: IpResult) => void): void {
     this.spawnOne(job.args, job.guard, (r1) => {
+      if (r1.skipped) r1.behind = job.behind;
       if (!job.then || r1.skipped) return done(r1, job.then ? { ...r1, stdout: '' } : undefined);
       this.spawnOne(job.then.args, job.guard, (r2) => done(r1, r2));
     });

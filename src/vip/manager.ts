@@ -91,6 +91,15 @@ interface AddrInfo {
 // A missing device cannot carry the address either.
 const NOT_PRESENT_RE = /Address not found|Cannot assign requested address|Cannot find device|does not exist/i;
 
+/** Fields of a skip warning (VipManager.lateness). */
+interface Lateness {
+  waitedMs: number;
+  pastMs: number;
+  budgetLeftMs: number;
+  after?: string;
+  behind?: string;
+}
+
 export class VipManager {
   private readonly ifname: string;
   private readonly now: () => number;
@@ -112,16 +121,30 @@ export class VipManager {
    * (seen in the lab, when a refresh was two commands: 392 ms of two holders).
    */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Per address, the last operation queued on its lock and when, until it is done (for the skip warnings). */
+  private readonly lastQueued = new Map<string, { op: string; since: number }>();
 
-  private serial<T>(ip: string, fn: () => Promise<T>): Promise<T> {
+  private serial<T>(ip: string, op: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(ip) ?? Promise.resolve();
+    const entry = { op, since: this.now() };
+    this.lastQueued.set(ip, entry);
+    const done = () => {
+      if (this.lastQueued.get(ip) === entry) this.lastQueued.delete(ip);
+    };
     const next = prev.then(fn, fn);
+    next.then(done, done);
     const tail = next.catch(() => undefined);
     this.locks.set(ip, tail);
     void tail.then(() => {
       if (this.locks.get(ip) === tail) this.locks.delete(ip);
     });
     return next;
+  }
+
+  /** What an operation on `ip` ordered now waits behind: the last one queued there and not done yet. */
+  private lockHolder(ip: string, now: number): string | undefined {
+    const h = this.lastQueued.get(ip);
+    return h && `${h.op} ordered ${Math.round(now - h.since)} ms before`;
   }
 
   constructor(opts: VipManagerOptions) {
@@ -166,10 +189,12 @@ export class VipManager {
 
   /** Add (or re-lifetime) the VIP, then announce it. */
   acquire(res: VipResource, validLftSec: number | null, notAfter: number): Promise<AcquireResult> {
-    return this.serial(res.ip, () => this.acquireNow(res, validLftSec, notAfter));
+    const calledAt = this.now();
+    const after = this.lockHolder(res.ip, calledAt);
+    return this.serial(res.ip, 'add', () => this.acquireNow(res, validLftSec, notAfter, calledAt, after));
   }
 
-  private async acquireNow(res: VipResource, validLftSec: number | null, notAfter: number): Promise<AcquireResult> {
+  private async acquireNow(res: VipResource, validLftSec: number | null, notAfter: number, calledAt: number, after?: string): Promise<AcquireResult> {
     const lft = validLftSec === null ? 'forever' : lifetime(validLftSec);
     const bad = lft === null ? `invalid lifetime ${validLftSec}` : badResource(res);
     if (bad) return this.acquired(res, 'failed', validLftSec, bad);
@@ -179,7 +204,7 @@ export class VipManager {
     const r = await this.ip.run(addrCommand('replace', res, this.ifname, lft!), { guard: () => this.now() <= notAfter });
     if (r.skipped) {
       this.lifetimeEnd.set(res.ip, -Infinity); // nothing applied: a missing address is our lateness
-      return this.acquired(res, 'skipped', validLftSec);
+      return this.acquired(res, 'skipped', validLftSec, undefined, this.lateness(calledAt, notAfter, after, r.behind));
     }
     if (!r.ok) return this.acquired(res, 'failed', validLftSec, r.stderr);
     this.lifetimeEnd.set(res.ip, validLftSec === null ? Infinity : t0 + validLftSec * 1000);
@@ -209,14 +234,17 @@ export class VipManager {
    * after release() (or before any acquire) it checks first and never re-creates.
    */
   refresh(res: VipResource, validLftSec: number, notAfter: number): Promise<RefreshResult> {
-    return this.serial(res.ip, () => this.refreshNow(res, validLftSec, notAfter));
+    const calledAt = this.now();
+    const after = this.lockHolder(res.ip, calledAt);
+    return this.serial(res.ip, 'refresh', () => this.refreshNow(res, validLftSec, notAfter, calledAt, after));
   }
 
-  private async refreshNow(res: VipResource, validLftSec: number, notAfter: number): Promise<RefreshResult> {
+  private async refreshNow(res: VipResource, validLftSec: number, notAfter: number, calledAt: number, after?: string): Promise<RefreshResult> {
     const lft = lifetime(validLftSec);
     const bad = lft === null ? `invalid lifetime ${validLftSec}` : badResource(res);
     if (bad) return this.refreshed(res, 'failed', validLftSec, bad);
-    if (this.now() > notAfter) return this.refreshed(res, 'skipped', validLftSec); // save the round trip
+    const late = (behind?: string) => this.lateness(calledAt, notAfter, after, behind);
+    if (this.now() > notAfter) return this.refreshed(res, 'skipped', validLftSec, undefined, late()); // save the round trip
     const t0 = this.now();
     // Not added by us, or released since: a refresh must never put such an address back (a
     // released VIP may already be on its next holder). Check first, change only if present.
@@ -225,17 +253,17 @@ export class VipManager {
       if (addrs instanceof Error) return this.refreshed(res, 'failed', validLftSec, addrs.message);
       if (!addrs.some((a) => isAddr(a, res))) return this.refreshed(res, 'missing', validLftSec);
       const r = await this.ip.run(addrCommand('change', res, this.ifname, lft!), { guard: () => this.now() <= notAfter });
-      if (r.skipped) return this.refreshed(res, 'skipped', validLftSec);
+      if (r.skipped) return this.refreshed(res, 'skipped', validLftSec, undefined, late(r.behind));
       return this.refreshed(res, r.ok ? 'refreshed' : 'failed', validLftSec, r.ok ? undefined : r.stderr);
     }
     const [show, change] = await this.ip.runThen(['addr', 'show', 'dev', this.ifname], addrCommand('change', res, this.ifname, lft!), {
       guard: () => this.now() <= notAfter,
     });
-    if (show.skipped) return this.refreshed(res, 'skipped', validLftSec);
+    if (show.skipped) return this.refreshed(res, 'skipped', validLftSec, undefined, late(show.behind));
     const addrs = parseAddrs(show);
     if (addrs instanceof Error) return this.refreshed(res, 'failed', validLftSec, addrs.message);
     if (!addrs.some((a) => isAddr(a, res))) return this.refreshed(res, 'missing', validLftSec);
-    if (change.skipped) return this.refreshed(res, 'skipped', validLftSec);
+    if (change.skipped) return this.refreshed(res, 'skipped', validLftSec, undefined, late(change.behind));
     if (change.ok) this.lifetimeEnd.set(res.ip, t0 + validLftSec * 1000);
     return this.refreshed(res, change.ok ? 'refreshed' : 'failed', validLftSec, change.ok ? undefined : change.stderr);
   }
@@ -259,7 +287,7 @@ export class VipManager {
     // an address we are giving away, even while an earlier add is still in flight.
     this.gen.set(res.ip, (this.gen.get(res.ip) ?? 0) + 1);
     this.garp.stop(res.ip);
-    return this.serial(res.ip, () => this.releaseNow(res));
+    return this.serial(res.ip, 'release', () => this.releaseNow(res));
   }
 
   private async releaseNow(res: VipResource): Promise<void> {
@@ -355,11 +383,28 @@ export class VipManager {
     return undefined;
   }
 
-  private acquired(res: VipResource, result: AcquireResult, validLftSec: number | null, error?: string): AcquireResult {
+  /**
+   * Why a command came too late, for the skip warnings: the budget it had left when the
+   * daemon ordered it (the rest went to the majority's answers), how long it waited in this
+   * daemon, behind the same address's previous operation (`after`) and then behind what the
+   * ip runner was busy with (`behind`). One that waited behind nothing came late from the core.
+   */
+  private lateness(calledAt: number, notAfter: number, after?: string, behind?: string): Lateness {
+    const now = this.now();
+    return {
+      waitedMs: Math.round(now - calledAt),
+      pastMs: Math.round(now - notAfter),
+      budgetLeftMs: Math.round(notAfter - calledAt),
+      ...(after ? { after } : {}),
+      ...(behind ? { behind } : {}),
+    };
+  }
+
+  private acquired(res: VipResource, result: AcquireResult, validLftSec: number | null, error?: string, late?: Lateness): AcquireResult {
     if (result === 'added') this.c.adds++;
     else if (result === 'skipped') this.c.skippedStale++;
     else this.c.failures++;
-    const f = { resource: res.name, ip: res.ip, validLftSec, error };
+    const f = { resource: res.name, ip: res.ip, validLftSec, error, ...late };
     if (result === 'added') this.log.info?.(f, 'vip added');
     else if (result === 'skipped') this.log.warn(f, 'vip add skipped: past notAfter (stalled?)');
     else this.log.error(f, 'vip add failed');
@@ -367,8 +412,8 @@ export class VipManager {
     return result;
   }
 
-  private refreshed(res: VipResource, result: RefreshResult, validLftSec: number, error?: string): RefreshResult {
-    const f = { resource: res.name, ip: res.ip, validLftSec, error };
+  private refreshed(res: VipResource, result: RefreshResult, validLftSec: number, error?: string, late?: Lateness): RefreshResult {
+    const f = { resource: res.name, ip: res.ip, validLftSec, error, ...late };
     if (result === 'refreshed') this.c.refreshes++; // hot path: no log
     else if (result === 'skipped') {
       this.c.skippedStale++;

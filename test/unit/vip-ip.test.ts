@@ -113,7 +113,11 @@ describe('vip IpRunner', { skip }, () => {
     const res = await second;
     assert.equal(res.skipped, true);
     assert.equal(res.ok, false);
+    assert.equal(res.behind, 'addr show dev eth0', 'says what it waited behind');
     assert.equal(lab.nodeAddrs().has(VIP), false);
+    const idle = await r.run(['addr', 'add', `${VIP}/24`, 'dev', 'eth0'], { guard: () => false });
+    assert.equal(idle.skipped, true);
+    assert.equal(idle.behind, undefined, 'an idle runner: nothing ahead');
   });
 
   it('survives a command that makes ip exit (usage error) and restarts the batch', async () => {

@@ -89,6 +89,33 @@ describe('vip VipManager', { skip }, () => {
     assert.equal(m.lapsed(res.ip), false, 'released: forgotten');
   });
 
+  it('a skip warning says how long the command waited, how late it was, and what it waited behind', async () => {
+    const warns: { f: Record<string, unknown>; msg: string }[] = [];
+    const m = new VipManager({ ifname: 'eth0', now, netns: lab.node, garp: { enabled: false }, logger: { warn: (f: object, msg: string) => warns.push({ f: f as Record<string, unknown>, msg }), error() {} } });
+    managers.push(m);
+    // Late from the start (the core's decision came past notAfter): nothing ahead of it.
+    assert.equal(await m.acquire(res, 5, now() - 3), 'skipped');
+    const a = warns.at(-1)!;
+    assert.match(a.msg, /vip add skipped/);
+    assert.ok((a.f.pastMs as number) >= 3 && (a.f.budgetLeftMs as number) <= -3 && (a.f.waitedMs as number) >= 0, JSON.stringify(a.f));
+    assert.equal(a.f.behind, undefined);
+    // In time when asked, but queued behind a slow command for another address: the warning names it.
+    const slow = m.acquire(res2, 5, now() + 1000);
+    assert.equal(await m.acquire(res, 5, now()), 'skipped');
+    await slow;
+    const b = warns.at(-1)!;
+    assert.match(String(b.f.behind), /^addr replace 192\.0\.2\.151\/24 dev eth0/, JSON.stringify(b.f));
+    assert.ok((b.f.budgetLeftMs as number) >= 0 && (b.f.waitedMs as number) >= (b.f.pastMs as number), JSON.stringify(b.f));
+    assert.equal(b.f.after, undefined, 'nothing else on this address');
+    // Behind the same address's add: the refresh waits for it, and says so.
+    const adding = m.acquire(res, 5, now() + 1000);
+    assert.equal(await m.refresh(res, 5, now()), 'skipped');
+    assert.equal(await adding, 'added');
+    const c = warns.at(-1)!;
+    assert.match(c.msg, /vip refresh skipped/);
+    assert.match(String(c.f.after), /^add ordered \d+ ms before$/, JSON.stringify(c.f));
+  });
+
   it('notAfter in the past: acquire and refresh are skipped, nothing reaches the kernel', async () => {
     const m = manager();
     assert.equal(await m.acquire(res, 5, now() - 1), 'skipped');
