@@ -164,7 +164,8 @@ async function runSize(n: number): Promise<ScaleResult> {
     }
     const T1 = now();
     if (holder) {
-      for (const l of c.daemons.get(holder)!.stdoutLines) if (/"event":"(vip_lapsed|grant_too_late)"/.test(l)) console.log(`N=${n} ${holder}: ${l}`);
+      // With each skipped add or refresh: how long it waited in the daemon and behind what (src/vip/manager.ts, lateness).
+      for (const l of c.daemons.get(holder)!.stdoutLines) if (/"event":"(vip_lapsed|grant_too_late)"|vip (add|refresh) skipped/.test(l)) console.log(`N=${n} ${holder}: ${l}`);
     }
     const secs = (T1 - T0) / 1000;
     const lags = (await loopLag()).filter(Number.isFinite);
@@ -283,6 +284,10 @@ async function runSize(n: number): Promise<ScaleResult> {
           const ph = cutPhases(c, who(first.body), wall, first.t - t);
           phases.push(ph);
           console.log(`N=${n} cut #${i + 1}: ${h} -> ${who(first.body)} in ${(first.t - t).toFixed(0)} ms ${JSON.stringify(ph)}`);
+          for (const l of c.daemons.get(who(first.body))?.stdoutLines ?? []) {
+            const at = /"time":(\d+)/.exec(l);
+            if (/vip add skipped/.test(l) && at && Number(at[1]) >= wall) console.log(`N=${n} cut #${i + 1} ${who(first.body)}: ${l}`);
+          }
         } catch {
           noTakeover++;
           console.log(`N=${n} cut #${i + 1}: ${h} -> nobody answered in 20 s`);
@@ -556,15 +561,25 @@ at normal priority.
 
 **Session 15 (same VM class, a slower day).** This build saves the durable state in two slots
 with one \`fdatasync\` instead of a replace with two journal commits (README, "Durable state"),
-which every granter does at a takeover. Two runs (\`NODES=32 MERGE=1\`, nothing else running):
-takeover medians 1542 ms (cuts 1374–2646; one cut's first add skipped twice) and 1574 ms
-(1383–2225; the row above), 0 moves, 0 and 1 in-place re-adds; the daemons 1.50 and 1.54
-cores, 4.7–4.8 % of a core each against 3.9 % in session 14's run of the row before; the
-holder's renewal round trip median 18 and 35 ms, p90 37 and 88 ms. The machine, not the
-build: a paired idle run the same hour (\`bench/idle.ts\` BEFORE = session 14's build, AFTER =
-this one, two rounds of 60 s, 3 nodes) measured the two builds alike — holder 1.47 and 1.63 %
-before, 1.47 and 1.55 % after; the others 0.97–1.10 % and 1.07 % — where the earlier days of
-this VM class measured the others at 0.65–0.72 %.`;
+which every granter does at a takeover. Five runs (\`NODES=32 MERGE=1\`, nothing else running;
+the last three with skip warnings that say how long an add or refresh waited and behind what,
+src/vip/manager.ts, which changes nothing else): takeover medians 1542, 1574, 1484, 1812 and
+1488 ms (the row above is the last), 0 moves and 0, 1, 2, 2, 0 in-place re-adds; the daemons
+1.38–1.54 cores (4.3–4.8 % of a core each, against 3.9 % in session 14's run);
+the holder's renewal round trip median 18–35 ms, p90 37–88 ms. The machine, not the build: a
+paired idle run the same hour (\`bench/idle.ts\` BEFORE = session 14's build, AFTER = this one,
+two rounds of 60 s, 3 nodes) measured the two builds alike — holder 1.47 and 1.63 % before,
+1.47 and 1.55 % after; the others 0.97–1.10 % and 1.07 % — where earlier days of this VM class
+measured the others at 0.65–0.72 %.
+
+Where the skipped adds and refreshes lose their time (the new warnings, 2 runs, 12 skips): when
+the daemon ordered them, 0–35 ms of lan's 50 ms window were left (the majority's answers took
+the rest); then they waited 8–54 ms before reaching \`ip\`, in 10 of 12 with nothing ahead of
+them — no other operation on the address, the ip runner idle — and in 2 behind the monitor's
+\`addr show\`. Nothing queued in piha explains that wait: it is the daemon waiting for a CPU, 32
+daemons at a load of 6–20 on two cores. Tried and not kept: letting an add's or refresh's \`ip\`
+write go before the rest of its step's effects (a heartbeat round's 31 sends); one run, median
+1566 ms, skips waited as long (0–54 ms), so nothing to show for the extra code.`;
 
 /** The protocol alone at the same sizes (bench/scale-sim.ts), when bench/scale-sim.json exists. */
 function simSection(): string {
