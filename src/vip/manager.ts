@@ -387,7 +387,9 @@ export class VipManager {
    * Why a command came too late, for the skip warnings: the budget it had left when the
    * daemon ordered it (the rest went to the majority's answers), how long it waited in this
    * daemon, behind the same address's previous operation (`after`) and then behind what the
-   * ip runner was busy with (`behind`). One that waited behind nothing came late from the core.
+   * ip runner was busy with (`behind`). Waiting with neither means the daemon waited for a
+   * CPU (32 daemons on the lab's 2 cores: bench/scale.ts, session 15); budgetLeftMs <= 0
+   * means it was ordered too late already.
    */
   private lateness(calledAt: number, notAfter: number, after?: string, behind?: string): Lateness {
     const now = this.now();
