@@ -19,7 +19,7 @@ const RUNS_32_SETTLED = '5 of 5';
 const RUNS_32_UNDER = '2 of 5';
 // ... and what decided it (session 11: whether a cut took the coordinator too, so that an election came first).
 const RUNS_32_WHY =
-  '1484 ms, and 1488 ms in the run of the row; 1542, 1574 and 1812 ms in the others; this VM ran slower that day (the 32 daemons used 4.3–4.8 % of a core each against 3.9 % in session 14, and a paired idle run measured this build and the one before alike); 0 moves, 0–2 in-place re-adds; the skipped adds and refreshes had 0–35 ms of lan\'s 50 ms kernel-lifetime window left when ordered and then waited 8–54 ms for a CPU, mostly with nothing queued ahead of them (bench/scale.ts, session 15); session 14\'s build had 2 of 3 runs within 1.5 s, session 13\'s 4 of 5; no cut needs an election since the coordinator is kept off the VIP from 12 nodes';
+  '1484 ms, and 1488 ms in the run of the row; 1542, 1574 and 1812 ms in the others; this VM ran slower that day (the 32 daemons used 4.3–4.8 % of a core each against 3.9 % in session 14, and a paired idle run measured this build and the one before alike); 0 moves, 0–2 in-place re-adds; the skipped adds and refreshes had at most 32 ms of lan\'s 50 ms kernel-lifetime window left when ordered and then mostly waited 1–46 ms for a CPU with nothing queued ahead of them (bench/scale.ts, session 15); session 14\'s build had 2 of 3 runs within 1.5 s, session 13\'s 4 of 5; no cut needs an election since the coordinator is kept off the VIP from 12 nodes';
 const scaleSim = load('bench/scale-sim.json');
 const budget = load('bench/budget.json');
 const budgetInside = load('bench/budget-inside.json');

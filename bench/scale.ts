@@ -572,12 +572,14 @@ two rounds of 60 s, 3 nodes) measured the two builds alike — holder 1.47 and 1
 1.47 and 1.55 % after; the others 0.97–1.10 % and 1.07 % — where earlier days of this VM class
 measured the others at 0.65–0.72 %.
 
-Where the skipped adds and refreshes lose their time (the new warnings, 2 runs, 12 skips): when
-the daemon ordered them, 0–35 ms of lan's 50 ms window were left (the majority's answers took
-the rest); then they waited 8–54 ms before reaching \`ip\`, in 10 of 12 with nothing ahead of
-them — no other operation on the address, the ip runner idle — and in 2 behind the monitor's
-\`addr show\`. Nothing queued in piha explains that wait: it is the daemon waiting for a CPU, 32
-daemons at a load of 6–20 on two cores. Tried and not kept: letting an add's or refresh's \`ip\`
+Where the skipped adds and refreshes lose their time (the new warnings, the last two runs, 19
+skips): when the daemon ordered them, at most 32 ms of lan's 50 ms window were left (the
+majority's answers took the rest; one was ordered 25 ms too late already, and 7 had under 5 ms
+left); then 16 of the 19 waited 1–46 ms before reaching \`ip\` with nothing ahead of them — the ip
+runner idle, and (recorded in the last run, 8 skips) no other operation on the address — and 3
+waited behind the monitor's \`addr show\` (18, 46 and 144 ms). Nothing queued in piha explains
+most of that wait: it is the daemon waiting for a CPU, 32 daemons at a load of 6–20 on two
+cores. Tried and not kept: letting an add's or refresh's \`ip\`
 write go before the rest of its step's effects (a heartbeat round's 31 sends); one run, median
 1566 ms, skips waited as long (0–54 ms), so nothing to show for the extra code.`;
 
