@@ -68,8 +68,8 @@ interface Job {
   then?: { args: string[]; resolve(r: IpResult): void };
   guard?: () => boolean;
   resolve(r: IpResult): void;
-  /** What was ahead of this job when it was queued (IpResult.behind). */
-  behind?: string;
+  /** What was ahead of this job when it was queued; formatted into IpResult.behind only on a skip. */
+  ahead?: { job: Job | undefined; queued: number };
 }
 
 interface Batch {
@@ -140,7 +140,7 @@ export class IpRunner {
   run(args: string[], opts: RunOptions = {}): Promise<IpResult> {
     if (this.closed) return Promise.resolve({ ok: false, stdout: '', stderr: 'ip runner closed', via: 'none' });
     return new Promise((resolve) => {
-      this.queue.push({ args, guard: opts.guard, resolve, behind: this.ahead() });
+      this.queue.push({ args, guard: opts.guard, resolve, ahead: this.ahead() });
       this.pump();
     });
   }
@@ -160,7 +160,7 @@ export class IpRunner {
       this.queue.push({
         args: first,
         guard: opts.guard,
-        behind: this.ahead(),
+        ahead: this.ahead(),
         resolve: (r) => ((r1 = r), settle()),
         then: { args: then, resolve: (r) => ((r2 = r), settle()) },
       });
@@ -168,12 +168,17 @@ export class IpRunner {
     });
   }
 
-  /** What a job queued now waits behind: the command in flight and the queue's length. */
-  private ahead(): string | undefined {
-    if (!this.busy) return undefined;
-    const f = this.inFlight?.job;
-    const what = f ? [f.args, ...(f.then ? [f.then.args] : [])].map((a) => a.join(' ')).join(' ; ') : 'a spawned ip';
-    return this.queue.length ? `${what} (+${this.queue.length} queued)` : what;
+  /** What a job queued now waits behind (a reference and a count: this runs for every command). */
+  private ahead(): Job['ahead'] {
+    return this.busy ? { job: this.inFlight?.job, queued: this.queue.length } : undefined;
+  }
+
+  /** IpResult.behind for a skipped job: the command that was in flight, and how many waited before it. */
+  private static behind(job: Job): string | undefined {
+    const a = job.ahead;
+    if (!a) return undefined;
+    const what = a.job ? [a.job.args, ...(a.job.then ? [a.job.then.args] : [])].map((x) => x.join(' ')).join(' ; ') : 'a spawned ip';
+    return a.queued ? `${what} (+${a.queued} queued)` : what;
   }
 
   /** Finish the command in flight, fail queued ones, stop the batch process. */
@@ -219,7 +224,7 @@ export class IpRunner {
 
   private runBatch(job: Job, done: (r: IpResult, then?: IpResult) => void): void {
     const b = this.batch && !this.batch.dead ? this.batch : this.startBatch();
-    if (job.guard && !job.guard()) return done({ ok: false, stdout: '', stderr: '', skipped: true, via: 'none', behind: job.behind });
+    if (job.guard && !job.guard()) return done({ ok: false, stdout: '', stderr: '', skipped: true, via: 'none', behind: IpRunner.behind(job) });
     const mark = `${MARK_PREFIX}${++this.markSeq}`;
     const lines = [job.args.join(' '), ...(job.then ? [job.then.args.join(' ')] : []), mark];
     const cmdLine = b.lines + 1;
@@ -327,7 +332,7 @@ export class IpRunner {
   /** Per-command spawns: the first command, then (guard checked again) the paired one. */
   private runSpawn(job: Job, done: (r: IpResult, then?: IpResult) => void): void {
     this.spawnOne(job.args, job.guard, (r1) => {
-      if (r1.skipped) r1.behind = job.behind;
+      if (r1.skipped) r1.behind = IpRunner.behind(job);
       if (!job.then || r1.skipped) return done(r1, job.then ? { ...r1, stdout: '' } : undefined);
       this.spawnOne(job.then.args, job.guard, (r2) => done(r1, r2));
     });

@@ -91,6 +91,12 @@ interface AddrInfo {
 // A missing device cannot carry the address either.
 const NOT_PRESENT_RE = /Address not found|Cannot assign requested address|Cannot find device|does not exist/i;
 
+/** An operation queued on an address's lock, and when (VipManager.lastQueued). */
+interface QueuedOp {
+  op: string;
+  since: number;
+}
+
 /** Fields of a skip warning (VipManager.lateness). */
 interface Lateness {
   waitedMs: number;
@@ -122,7 +128,7 @@ export class VipManager {
    */
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Per address, the last operation queued on its lock and when, until it is done (for the skip warnings). */
-  private readonly lastQueued = new Map<string, { op: string; since: number }>();
+  private readonly lastQueued = new Map<string, QueuedOp>();
 
   private serial<T>(ip: string, op: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(ip) ?? Promise.resolve();
@@ -142,9 +148,8 @@ export class VipManager {
   }
 
   /** What an operation on `ip` ordered now waits behind: the last one queued there and not done yet. */
-  private lockHolder(ip: string, now: number): string | undefined {
-    const h = this.lastQueued.get(ip);
-    return h && `${h.op} ordered ${Math.round(now - h.since)} ms before`;
+  private lockHolder(ip: string): QueuedOp | undefined {
+    return this.lastQueued.get(ip);
   }
 
   constructor(opts: VipManagerOptions) {
@@ -190,11 +195,11 @@ export class VipManager {
   /** Add (or re-lifetime) the VIP, then announce it. */
   acquire(res: VipResource, validLftSec: number | null, notAfter: number): Promise<AcquireResult> {
     const calledAt = this.now();
-    const after = this.lockHolder(res.ip, calledAt);
+    const after = this.lockHolder(res.ip);
     return this.serial(res.ip, 'add', () => this.acquireNow(res, validLftSec, notAfter, calledAt, after));
   }
 
-  private async acquireNow(res: VipResource, validLftSec: number | null, notAfter: number, calledAt: number, after?: string): Promise<AcquireResult> {
+  private async acquireNow(res: VipResource, validLftSec: number | null, notAfter: number, calledAt: number, after?: QueuedOp): Promise<AcquireResult> {
     const lft = validLftSec === null ? 'forever' : lifetime(validLftSec);
     const bad = lft === null ? `invalid lifetime ${validLftSec}` : badResource(res);
     if (bad) return this.acquired(res, 'failed', validLftSec, bad);
@@ -235,11 +240,11 @@ export class VipManager {
    */
   refresh(res: VipResource, validLftSec: number, notAfter: number): Promise<RefreshResult> {
     const calledAt = this.now();
-    const after = this.lockHolder(res.ip, calledAt);
+    const after = this.lockHolder(res.ip);
     return this.serial(res.ip, 'refresh', () => this.refreshNow(res, validLftSec, notAfter, calledAt, after));
   }
 
-  private async refreshNow(res: VipResource, validLftSec: number, notAfter: number, calledAt: number, after?: string): Promise<RefreshResult> {
+  private async refreshNow(res: VipResource, validLftSec: number, notAfter: number, calledAt: number, after?: QueuedOp): Promise<RefreshResult> {
     const lft = lifetime(validLftSec);
     const bad = lft === null ? `invalid lifetime ${validLftSec}` : badResource(res);
     if (bad) return this.refreshed(res, 'failed', validLftSec, bad);
@@ -391,13 +396,13 @@ export class VipManager {
    * CPU (32 daemons on the lab's 2 cores: bench/scale.ts, session 15); budgetLeftMs <= 0
    * means it was ordered too late already.
    */
-  private lateness(calledAt: number, notAfter: number, after?: string, behind?: string): Lateness {
+  private lateness(calledAt: number, notAfter: number, after?: QueuedOp, behind?: string): Lateness {
     const now = this.now();
     return {
       waitedMs: Math.round(now - calledAt),
       pastMs: Math.round(now - notAfter),
       budgetLeftMs: Math.round(notAfter - calledAt),
-      ...(after ? { after } : {}),
+      ...(after ? { after: `${after.op} ordered ${Math.round(calledAt - after.since)} ms before` } : {}),
       ...(behind ? { behind } : {}),
     };
   }
