@@ -21,7 +21,7 @@ FROM ?= 1
 IMAGE_APT_PKGS := mmdebstrap qemu-user-static arch-test mtools dosfstools e2fsprogs fdisk xz-utils bmap-tools qemu-system-arm curl
 
 .PHONY: all deps apt-deps build binary typecheck unit sim sim-test lab test fuzz robustness bench soak demo demo-down clean
-.PHONY: bench-deps bench-compare bench-scale bench-budget bench-rss-cache bench-persist
+.PHONY: bench-deps bench-compare bench-scale bench-budget bench-rss-cache bench-persist bench-kernel-lifetime
 .PHONY: image-deps image image-test
 
 all: build
@@ -108,6 +108,11 @@ bench-rss-cache: build binary apt-deps
 # (PERSIST_DIR=… to measure another disk) -> bench/persist.md
 bench-persist: deps
 	node --import tsx bench/persist.ts
+
+# When the kernel removes an expired address, alone and after another address change
+# (README, "Residual risks") -> bench/kernel-lifetime.txt
+bench-kernel-lifetime: apt-deps
+	bash bench/kernel-lifetime.sh | tee bench/kernel-lifetime.txt
 
 demo: build apt-deps
 	bash scripts/demo.sh up
