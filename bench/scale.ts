@@ -564,7 +564,7 @@ with one \`fdatasync\` instead of a replace with two journal commits (README, "D
 which every granter does at a takeover. Five runs (\`NODES=32 MERGE=1\`, nothing else running;
 the last three with skip warnings that say how long an add or refresh waited and behind what,
 src/vip/manager.ts, which changes nothing else): takeover medians 1542, 1574, 1484, 1812 and
-1488 ms (the row above is the last), 0 moves and 0, 1, 2, 2, 0 in-place re-adds; the daemons
+1488 ms (the last was the row above until session 16), 0 moves and 0, 1, 2, 2, 0 in-place re-adds; the daemons
 1.38–1.54 cores (4.3–4.8 % of a core each, against 3.9 % in session 14's run);
 the holder's renewal round trip median 18–35 ms, p90 37–88 ms. The machine, not the build: a
 paired idle run the same hour (\`bench/idle.ts\` BEFORE = session 14's build, AFTER = this one,
@@ -581,7 +581,23 @@ waited behind the monitor's \`addr show\` (18, 46 and 144 ms). Nothing queued in
 most of that wait: it is the daemon waiting for a CPU, 32 daemons at a load of 6–20 on two
 cores. Tried and not kept: letting an add's or refresh's \`ip\`
 write go before the rest of its step's effects (a heartbeat round's 31 sends); one run, median
-1566 ms, skips waited as long (0–54 ms), so nothing to show for the extra code.`;
+1566 ms, skips waited as long (0–54 ms), so nothing to show for the extra code.
+
+**Session 16 (same VM class).** Four runs of this build (session 15's, plus a change to how skip
+warnings are formatted; \`NODES=32 MERGE=1\`, nothing else running): takeover medians 1396, 1694,
+1701 and 1582 ms (the row above is the last), every cut without an election, 0 moves and 0
+in-place re-adds; the daemons 1.18–1.37 cores; the holder's renewal round trip median 18–22 ms,
+p90 31–41 ms; 6–10 skipped adds and refreshes per run (idle window and cuts). The first run
+(1.37 cores, the most) had every cut within 1.5 s (1392–1448 ms). In the other three, 8 of 15
+cuts had their first add skipped past its deadline and waited for a fresh grant (1361–2398 ms),
+the 7 others took 1290–1761 ms: the new holder's acquire itself came 1248–2325 ms after the cut,
+where the promise to the dead holder ends at 1378 ms. Tried and not kept: a node that only answers sending its round half a period
+after its answer instead of a tenth, to keep the other 30 nodes' heartbeats out of the
+holder's ~50 ms window. First as a plain change, which spaced those rounds 300–400 ms apart
+(124 packets/s per node instead of 168, at the price of fewer heartbeats per node timeout:
+rejected); then with the rounds kept a period apart: one run, median 1529 ms (max 2227), the
+holder's renewal round trip median 23 ms, p90 33 ms, against 19 and 31 ms for this build right
+after it — no gain to show.`;
 
 /** The protocol alone at the same sizes (bench/scale-sim.ts), when bench/scale-sim.json exists. */
 function simSection(): string {
