@@ -20,7 +20,7 @@ import { findExecutable, na6Requirement } from '../vip/garp.ts';
 import { conflictToolWarnings, type ConflictToolPaths } from '../vip/conflict.ts';
 import { startStatusServer, toDaemonStatus, type StatusServer, type StatusServerOptions } from '../api/status-server.ts';
 import { startControlServer, type ControlServer } from '../api/control.ts';
-import type { ControlRequest, ControlResponse, MetricsSnapshot, SafetyInfo } from '../api/status-types.ts';
+import type { ControlRequest, ControlResponse, MetricsSnapshot } from '../api/status-types.ts';
 import { createSystemInfoCache } from '../api/system-info.ts';
 import { StateStore } from './state-store.ts';
 import { monotonicNow } from './clock.ts';
@@ -36,6 +36,7 @@ import { docDigest, docFromConfig, docToRaw, docToYaml } from '../config/cluster
 import { EventLog } from './events.ts';
 import { fullGc, gcIntervalMs } from './heap.ts';
 import { attachHooks, type HookRunner } from './hooks.ts';
+import { safetyInfo } from './safety.ts';
 
 export interface DaemonOptions {
   config: PihaConfig;
@@ -48,39 +49,6 @@ export interface DaemonOptions {
 }
 
 const vipOf = (r: ResourceConfig): VipResource => ({ name: r.name, ip: r.ip, cidr: r.cidrNetmask, garpRefreshMs: r.garpRefreshMs });
-
-export function safetyInfo(config: PihaConfig, kernelLifetime: boolean): SafetyInfo {
-  const f = config.fencing;
-  const devices = f.stonithEnabled && f.devices.length > 0;
-  const modes: SafetyInfo['modes'] = ['lease', ...(f.watchdog.enabled ? (['watchdog'] as const) : []), ...(devices ? (['device'] as const) : [])];
-  const covers = [
-    'power cut or crash of the holder',
-    'network partition, including peer-only',
-    'loss of quorum',
-    'clean stop (near-instant switchover)',
-    'killed or frozen daemon: the address guard process removes its VIPs by the lease deadline',
-  ];
-  const doesNotCover: string[] = [];
-  const covered = new Set(devices ? f.devices.flatMap((d) => d.hosts) : []);
-  const uncovered = config.nodes.filter((n) => n.role === 'member' && !covered.has(n.name)).map((n) => n.name);
-  if (f.watchdog.enabled) {
-    covers.push(`a hung kernel or a stalled daemon: the hardware watchdog resets the holder within ${f.watchdog.timeoutMs / 1000} s, and peers wait that long before taking its VIP`);
-  }
-  if (devices) {
-    covers.push(`a holder that goes silent is powered off by a fence device before its VIP moves (stonith): ${[...covered].join(', ')}`);
-    if (!f.watchdog.enabled) covers.push('a failing fence device blocks the takeover (retried, shown in status) rather than risking two holders');
-  }
-  if (!f.watchdog.enabled && (!devices || uncovered.length > 0)) {
-    doesNotCover.push(`a hung kernel${devices ? ` on ${uncovered.join(', ')}` : ''} (needs the watchdog or a fence device)`);
-  }
-  if (kernelLifetime) covers.push('guard and daemon both stopped: the kernel drops the address when its lifetime runs out');
-  else {
-    doesNotCover.push(
-      `guard and daemon frozen together (e.g. the whole service cgroup): profile ${config.cluster.profile} has a lease too short for whole-second kernel address lifetimes, so there is no second backstop`,
-    );
-  }
-  return { mode: modes[modes.length - 1], modes, kernelLifetime, covers, doesNotCover };
-}
 
 export class Daemon {
   readonly log: pino.Logger;
