@@ -1,6 +1,6 @@
-// What the node's safety mechanisms cover and what they do not, for /status, the status page
-// and `piha stonith list`: derived from the configuration (fencing modes, devices and the hosts
-// they cover) and whether the profile's lease leaves room for kernel address lifetimes.
+// What the node's safety mechanisms cover and what they do not, for /status (`safety`) and the
+// status page: derived from the configuration (fencing modes, devices and the hosts they cover)
+// and whether the profile's lease leaves room for kernel address lifetimes.
 
 import type { PihaConfig } from '../config/types.ts';
 import type { SafetyInfo } from '../api/status-types.ts';

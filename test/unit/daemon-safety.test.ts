@@ -1,4 +1,4 @@
-// What /status, the status page and `piha stonith list` say the node's safety covers: derived
+// What /status and the status page say the node's safety covers: derived
 // from the configuration and from whether the profile has kernel address lifetimes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
