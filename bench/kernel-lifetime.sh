@@ -11,9 +11,10 @@
 # another namespace.
 #
 # Needs root and iproute2. Uses two namespaces of its own (removed at exit) and only
-# 192.0.2.0/24 and 2001:db8::/32 inside them. ROUNDS=N repeats every case (default 2).
+# 192.0.2.0/24 and 2001:db8::/32 inside them. ROUNDS=N repeats every case (default 2, at most 25).
 set -eu
 ROUNDS=${ROUNDS:-2}
+[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 25 ] || { echo "ROUNDS must be 1-25 (each round adds 9 addresses to a /24)" >&2; exit 2; }
 a=piha-lft-a$$ b=piha-lft-b$$
 ip netns add $a
 ip netns add $b
@@ -27,7 +28,9 @@ ip -n $a addr add 192.0.2.5/24 dev d1 valid_lft 100 preferred_lft 100
 ip -n $a addr add 2001:db8::5/128 dev d1 nodad valid_lft 100 preferred_lft 100
 sleep 1
 
-# $1 = the VIP's family (4|6), $2 = the other change
+# $1 = the VIP's family (4|6), $2 = the other change. Every added address is new (n counts up):
+# re-adding one that exists would fail, and change nothing in the kernel.
+n=20
 measure() {
   local fam=$1 what=$2 vip t0 t1
   if [ "$fam" = 4 ]; then vip=192.0.2.10/24; else vip=2001:db8::10/128; fi
@@ -37,14 +40,15 @@ measure() {
   else
     ip -n $a addr add $vip dev d0 nodad valid_lft 1 preferred_lft 0
   fi
+  n=$((n + 1))
   sleep 0.9
   case $what in
     alone) ;;
-    v4-add-same-ns) ip -n $a addr add 192.0.2.$((20 + RANDOM % 200))/24 dev d1 ;;
+    v4-add-same-ns) ip -n $a addr add 192.0.2.$n/24 dev d1 ;;
     v4-lifetime-same-ns) ip -n $a addr change 192.0.2.5/24 dev d1 valid_lft 100 preferred_lft 100 ;;
-    v6-add-same-ns) ip -n $a addr add 2001:db8::$((RANDOM % 9000 + 100))/128 dev d1 nodad ;;
+    v6-add-same-ns) ip -n $a addr add 2001:db8::$n/128 dev d1 nodad ;;
     v6-lifetime-same-ns) ip -n $a addr change 2001:db8::5/128 dev d1 nodad valid_lft 100 preferred_lft 100 ;;
-    v4-add-other-ns) ip -n $b addr add 192.0.2.$((20 + RANDOM % 200))/24 dev d0 ;;
+    v4-add-other-ns) ip -n $b addr add 192.0.2.$n/24 dev d0 ;;
   esac
   while ip -n $a addr show dev d0 | grep -q " ${vip%/*}/"; do sleep 0.005; done
   t1=$(date +%s.%N)
