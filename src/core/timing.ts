@@ -19,7 +19,7 @@
 //    its lease ends — hence before any promise ends, hence before anyone else may acquire.
 //    Unless another address of the same family changes in that network namespace during the
 //    lifetime's last second: the kernel's lifetime timer then runs no sooner than 1 s later
-//    (ADDRCONF_TIMER_FUZZ_MAX; measured 1.94 s for V = 1, README "Residual risks"). The guard,
+//    (ADDRCONF_TIMER_FUZZ_MAX; measured 1.92–1.95 s for V = 1, README "Residual risks"). The guard,
 //    ExecStopPost and the watchdog are the backstops in front of this one.
 // 5. Startup: a (re)started node grants nothing for P + W (W = watchdog wait, 0 in lease
 //    mode): it may have granted promises before it crashed that it no longer remembers.
