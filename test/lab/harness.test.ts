@@ -166,7 +166,7 @@ test('lab harness self-test', { timeout: 90_000 }, async (t) => {
       const e1 = lab.spawn('node3', ['sh', '-c', 'echo "$LABVAR $(pwd)"; echo oops >&2'], { env: { LABVAR: 'hello' }, cwd: '/tmp', logFile });
       spawnedPids.push(e1.pid);
       assert.deepEqual(await e1.wait(5000), { code: 0, signal: null });
-      await sleep(50);
+      await e1.closed; // output read and log file written: 'exit' alone can come first
       assert.deepEqual(e1.stdoutLines, ['hello /tmp']);
       assert.deepEqual(e1.stderrLines, ['oops']);
       assert.deepEqual(readFileSync(logFile, 'utf8').split('\n').filter(Boolean).sort(), ['hello /tmp', 'oops']);

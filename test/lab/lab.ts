@@ -148,6 +148,8 @@ export class LabProcess {
   private readonly child: ChildProcess;
   private readonly listeners = new Set<(line: string, stream: 'stdout' | 'stderr') => void>();
   private log: WriteStream | null = null;
+  /** Resolves once the process has exited, its output is read and its log file is written. */
+  readonly closed: Promise<void> = Promise.resolve();
 
   constructor(
     readonly ns: string,
@@ -178,12 +180,28 @@ export class LabProcess {
     }
     this.pid = this.child.pid;
     this.child.stdin?.on('error', () => {});
+    // 'close' comes after 'exit' once stdout and stderr are drained: output written just before
+    // the exit can still be in the pipe when 'exit' fires (CI saw an empty log file that way).
+    const streamsClosed = new Promise<void>((resolve) => {
+      this.child.on('close', () => resolve());
+      this.child.on('error', () => resolve());
+    });
     if (opts.logFile) {
-      this.log = createWriteStream(opts.logFile, { flags: 'a' });
-      this.log.on('error', () => {});
-      this.child.stdout!.on('data', (d: Buffer) => this.log?.write(d));
-      this.child.stderr!.on('data', (d: Buffer) => this.log?.write(d));
-      void this.exited.then(() => this.log?.end());
+      const log = createWriteStream(opts.logFile, { flags: 'a' });
+      this.log = log;
+      log.on('error', () => {});
+      this.child.stdout!.on('data', (d: Buffer) => log.write(d));
+      this.child.stderr!.on('data', (d: Buffer) => log.write(d));
+      const flushed = new Promise<void>((resolve) => {
+        log.on('close', () => resolve());
+        log.on('error', () => resolve());
+      });
+      this.closed = streamsClosed.then(() => {
+        log.end();
+        return flushed;
+      });
+    } else {
+      this.closed = streamsClosed;
     }
     for (const stream of ['stdout', 'stderr'] as const) {
       const rl = createInterface({ input: this.child[stream]!, crlfDelay: Infinity });
@@ -194,6 +212,21 @@ export class LabProcess {
         for (const l of this.listeners) l(line, stream);
       });
     }
+  }
+
+  /**
+   * The exit info once the process has exited and its output has been read: what wait(),
+   * stop() and kill() resolve with, so stdoutLines/stderrLines are complete when they return.
+   * Bounded at 1 s after the exit, in case a child that outlived the process holds the pipes.
+   */
+  get finished(): Promise<ExitInfo> {
+    return this.exited.then((info) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([this.closed, new Promise<void>((res) => (timer = setTimeout(res, 1000)))]).then(() => {
+        clearTimeout(timer);
+        return info;
+      });
+    });
   }
 
   get running(): boolean {
@@ -267,9 +300,9 @@ export class LabProcess {
 
   /** Resolve with the exit info; with a timeout, resolve null if still running then. */
   async wait(timeoutMs?: number): Promise<ExitInfo | null> {
-    if (timeoutMs === undefined) return this.exited;
+    if (timeoutMs === undefined) return this.finished;
     let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([this.exited, new Promise<null>((res) => (timer = setTimeout(() => res(null), timeoutMs)))]);
+    const r = await Promise.race([this.finished, new Promise<null>((res) => (timer = setTimeout(() => res(null), timeoutMs)))]);
     clearTimeout(timer);
     return r;
   }
@@ -287,15 +320,16 @@ export class LabProcess {
       // stray children left in the group: right after the leader's exit, while the group
       // id cannot have been reused
       this.killGroup('SIGKILL');
+      await this.finished;
       return info;
     }
-    return this.exited;
+    return this.finished;
   }
 
   /** SIGKILL the whole process group and wait for the exit. */
   async kill(): Promise<ExitInfo> {
     this.signalGroup('SIGKILL');
-    return this.exited;
+    return this.finished;
   }
 }
 
@@ -590,7 +624,7 @@ export class Prober {
         for (const w of [...this.waiters]) w();
       }
     });
-    this.done = proc.exited.then(() => {
+    this.done = proc.finished.then(() => {
       for (const w of [...this.waiters]) w();
     });
   }
