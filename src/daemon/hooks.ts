@@ -47,6 +47,8 @@ export const HOOK_TRIGGERS: Readonly<Record<string, HookName>> = {
 /** Waiting runs per hook (distinct resources); past this the oldest waiting one is dropped. */
 export const MAX_PENDING_PER_HOOK = 32;
 const OUTPUT_TAIL = 400;
+/** After a hook exits, how long its output may still take to arrive through the pipes. */
+const EXIT_DRAIN_MS = 200;
 
 export interface HookLog {
   info(obj: object, msg: string): void;
@@ -211,9 +213,16 @@ export class HookRunner {
       end(`cannot run ${cmd}: ${fix}`);
     });
     child.on('exit', (code, sig) => {
-      if (timedOut) end(`timed out after ${formatDuration(timeoutMs)} (killed its process group)`);
-      else if (code === 0) end(null);
-      else end(code !== null ? `exited with ${code}` : `killed by ${sig ?? 'a signal'}`);
+      const problem = timedOut ? `timed out after ${formatDuration(timeoutMs)} (killed its process group)` : code === 0 ? null : code !== null ? `exited with ${code}` : `killed by ${sig ?? 'a signal'}`;
+      // 'exit' can come before the last of the hook's output has been read from the pipes:
+      // end at 'close' (pipes drained) so a failure reason carries it, but no later than
+      // EXIT_DRAIN_MS, since a grandchild the hook left running may hold the pipes for good.
+      const drain = setTimeout(() => end(problem), EXIT_DRAIN_MS);
+      drain.unref();
+      child.once('close', () => {
+        clearTimeout(drain);
+        end(problem);
+      });
     });
   }
 
