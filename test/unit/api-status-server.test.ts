@@ -182,7 +182,7 @@ test('a client dripping its headers does not block others and is cut off', async
       const t0 = Date.now();
       const res = await fetch(url('/healthz'));
       assert.equal(res.status, 200);
-      assert.ok(Date.now() - t0 < 500, 'healthz answered promptly');
+      assert.ok(Date.now() - t0 < 1500, 'healthz answered promptly'); // the stuck request is held for seconds
     }
     // headersTimeout (3 s) + the 1 s check interval, with slack.
     let guard: NodeJS.Timeout | undefined;
@@ -211,7 +211,7 @@ test('a sampler that never answers does not block /status', async () => {
     const t0 = Date.now();
     const res = await fetch(s.address + '/status');
     const body = await res.json();
-    assert.ok(Date.now() - t0 < 500);
+    assert.ok(Date.now() - t0 < 2000); // a blocked /status would wait for the 10 s sampler timeout
     assert.equal(typeof body.system.hostname, 'string');
     assert.ok(body.system.memTotalBytes > 0);
   } finally {

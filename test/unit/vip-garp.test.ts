@@ -137,8 +137,13 @@ describe('vip GARP', { skip }, () => {
     try {
       const t0 = now();
       assert.equal(await m.acquire(res, 30, now() + 1000), 'added');
-      assert.ok(now() - t0 < 100, 'acquire must not wait for arping');
-      await sleep(1800); // last packet at 400 ms, each arping lingers ~1 s
+      // an acquire that waited for arping would take ~1 s (each arping lingers that long)
+      assert.ok(now() - t0 < 500, 'acquire must not wait for arping');
+      // last packet at 400 ms; garpSent counts each arping at its exit (~1 s later), and
+      // tcpdump prints a moment after the wire: wait for both, then count exactly
+      while (now() - t0 < 5000 && m.counters.garpSent + m.counters.garpFailed < 6) await sleep(50);
+      while (now() - t0 < 5000 && cap.lines().filter((l) => isRequest(l, mac) || isReply(l, mac)).length < 6) await sleep(50);
+      await sleep(200); // a seventh packet, if one were sent, would show by now
       const lines = cap.lines();
       assert.equal(lines.filter((l) => isRequest(l, mac)).length, 3, lines.join('\n'));
       assert.equal(lines.filter((l) => isReply(l, mac)).length, 3, lines.join('\n'));
@@ -171,9 +176,12 @@ describe('vip GARP', { skip }, () => {
     const cap = await lab.captureArp();
     const m = manager({ burstCount: 1, secondBurstDelayMs: 500, refreshIntervalMs: 900 });
     try {
+      const t0 = now();
       await m.acquire(res, 30, now() + 1000);
-      await sleep(2000); // t=0 burst, 0.5 s second burst, 0.9 s and 1.8 s periodic
-      const reqs = cap.lines().filter((l) => isRequest(l, mac)).length;
+      // t=0 burst, 0.5 s second burst, 0.9 s and 1.8 s periodic: 4 by 1.8 s. Wait up to 2.6 s
+      // for tcpdump's lines (without the second burst, the 4th would come at 2.7 s).
+      let reqs = 0;
+      while ((reqs = cap.lines().filter((l) => isRequest(l, mac)).length) < 4 && now() - t0 < 2600) await sleep(50);
       assert.ok(reqs >= 4, `expected >= 4 requests, saw ${reqs}`);
       assert.ok(m.announcing(res.ip));
       await m.release(res);

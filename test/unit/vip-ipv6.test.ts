@@ -178,8 +178,12 @@ describe('vip IPv6 in a namespace', { skip }, () => {
     const m = manager(events);
     try {
       lab.ip(lab.client, 'neigh', 'replace', VIP6, 'lladdr', '02:00:00:00:00:99', 'dev', 'eth0', 'nud', 'stale');
+      const t0 = now();
       assert.equal(await m.acquire(res, 30, now() + 1000), 'added');
-      await sleep(800);
+      // the burst ends ~400 ms in; the counter grows as each na6 exits and tcpdump prints a
+      // moment after the wire: wait for both (a busy machine is slow at either), then count
+      while (now() - t0 < 5000 && (m.counters.garpSent + m.counters.garpFailed < 3 || cap.lines().filter((l) => isNa(l, mac)).length < 3)) await sleep(50);
+      await sleep(200); // a fourth NA, if one were sent, would show by now
       const lines = cap.lines();
       const nas = lines.filter((l) => isNa(l, mac));
       assert.equal(nas.length, 3, lines.join('\n'));
