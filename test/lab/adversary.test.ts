@@ -65,6 +65,20 @@ function rejectDelta(a: Map<string, number>, b: Map<string, number>): Record<str
   return out;
 }
 
+/**
+ * Scrapes `node`'s metrics until its rejection counters have grown by `expected` since `m0`
+ * (or 3 s pass): the sender's exit does not mean the daemon has read its socket's queue yet.
+ */
+async function rejectionsAfter(c: LabCluster, node: string, m0: Map<string, number>, expected: number): Promise<{ m1: Map<string, number>; d: Record<string, number> }> {
+  const t0 = now();
+  for (;;) {
+    const m1 = await metrics(c, node);
+    const d = rejectDelta(m0, m1);
+    if (Object.values(d).reduce((a, b) => a + b, 0) >= expected || now() - t0 > 3000) return { m1, d };
+    await sleep(100);
+  }
+}
+
 function writePool(file: string, bufs: Buffer[]): void {
   const parts: Buffer[] = [];
   for (const b of bufs) {
@@ -126,21 +140,6 @@ async function clockTicks(): Promise<number> {
   return clkTck;
 }
 
-async function waitAllOnline(c: LabCluster, node: string, timeoutMs = 10_000): Promise<any> {
-  const t0 = now();
-  let last: any = null;
-  while (now() - t0 < timeoutMs) {
-    try {
-      last = await c.statusJson(node);
-      if (last.quorate && last.nodes.every((n: any) => n.state === 'online')) return last;
-    } catch {
-      /* daemon still starting */
-    }
-    await sleep(100);
-  }
-  throw new Error(`${node} does not see every node online within ${timeoutMs} ms: ${JSON.stringify(last?.nodes)}`);
-}
-
 /** The shape of the cluster state that hostile traffic must not move. */
 const stateOf = (s: any) => ({
   quorate: s.quorate,
@@ -163,7 +162,7 @@ async function scenario(t: TestContext, opts: ClusterOptions, fn: (x: Ctx) => Pr
     await w.ready;
     await c.startAll();
     const holder = await c.waitForHolder(w, 15_000);
-    await waitAllOnline(c, holder);
+    await c.waitAllOnline(holder);
     const iv0 = w.intervals();
     const key = Buffer.from(readFileSync(join(c.dir, 'authkey'), 'utf8').trim(), 'hex');
     const pids0 = new Map([...c.daemons].map(([n, p]) => [n, p.pid]));
@@ -174,7 +173,7 @@ async function scenario(t: TestContext, opts: ClusterOptions, fn: (x: Ctx) => Pr
     assert.deepEqual(w.holders(), [holder]);
     assert.equal(w.overlapMs(), 0, `two nodes held the VIP at once: ${JSON.stringify(w.overlaps())}`);
     for (const [n, p] of c.daemons) assert.ok(p.running && pidAlive(p.pid), `daemon ${n} is not running (${JSON.stringify(p.exitInfo)})`);
-    const s = await waitAllOnline(c, holder, 5000);
+    const s = await c.waitAllOnline(holder, 5000);
     assert.equal(s.resources[0].holder, holder);
     const restarted = [...c.daemons].filter(([n, p]) => p.pid !== pids0.get(n)).map(([n]) => n);
     const intervals = Object.values(w.intervals()).reduce((a, xs) => a + xs.length, 0);
@@ -206,9 +205,7 @@ test('rogue node with the wrong key: 200 pps of well-formed forged packets for 3
     const s0 = stateOf(await c.statusJson('node1'));
     const m0 = await metrics(c, 'node1');
     const r = await sendPool(c, 'client', 'wrongkey', pool, addrOf(c, 'node1'), 200, 600, 3500);
-    await sleep(200);
-    const m1 = await metrics(c, 'node1');
-    const d = rejectDelta(m0, m1);
+    const { m1, d } = await rejectionsAfter(c, 'node1', m0, r.sent);
     t.diagnostic(`sent ${r.sent} forged packets in ${r.ms} ms; node1 rejections: ${JSON.stringify(d)}`);
     assert.equal(r.sent, 600);
     assert.equal(d.bad_mac, r.sent, `every forged packet is a bad_mac: ${JSON.stringify(d)}`);
@@ -254,9 +251,7 @@ test('replay of captured cluster traffic: same session -> replay; after receiver
     const replayAndCount = async (label: string, pcap: string, to: string) => {
       const m0 = await metrics(c, to);
       const r = await replay(pcap, to);
-      await sleep(300);
-      const m1 = await metrics(c, to);
-      const d = rejectDelta(m0, m1);
+      const { d } = await rejectionsAfter(c, to, m0, r.sent);
       t.diagnostic(`${label}: replayed ${r.sent}/${r.matched} captured ${source}->${to} packets (of ${r.records} frames) from ${src}; ${to} rejections: ${JSON.stringify(d)}`);
       assert.ok(r.matched >= 10, `too few ${source}->${to} packets captured (${r.matched})`);
       assert.equal(r.sent, r.matched);
@@ -278,7 +273,7 @@ test('replay of captured cluster traffic: same session -> replay; after receiver
     // 2. the receiver restarts (new session nonce): the captured packets echo its old nonce
     await c.daemons.get(victim)!.stop('SIGTERM', 5000);
     c.start(victim);
-    await waitAllOnline(c, victim);
+    await c.waitAllOnline(victim);
     await sleep(500);
     {
       const { r, d } = await replayAndCount(`after ${victim} restart`, cap1, victim);
@@ -295,8 +290,8 @@ test('replay of captured cluster traffic: same session -> replay; after receiver
     const cap2 = await capture('capture2');
     await c.daemons.get(source)!.stop('SIGTERM', 5000);
     c.start(source);
-    await waitAllOnline(c, source);
-    await waitAllOnline(c, victim);
+    await c.waitAllOnline(source);
+    await c.waitAllOnline(victim);
     let third: { r: { sent: number }; d: Record<string, number> };
     {
       const { r, d } = await replayAndCount(`after ${source} restart`, cap2, victim);
@@ -306,7 +301,7 @@ test('replay of captured cluster traffic: same session -> replay; after receiver
     }
     // the victim still hears the live sender (replays did not poison the echoed nonce)
     await sleep(1000);
-    const s = await waitAllOnline(c, victim, 3000);
+    const s = await c.waitAllOnline(victim, 3000);
     const seen = s.nodes.find((n: any) => n.name === source);
     assert.ok(seen.lastSeenMs !== null && seen.lastSeenMs < 1000, `${victim} last heard ${source} ${seen.lastSeenMs} ms ago`);
     record(
@@ -326,9 +321,7 @@ test('spoofed source: authentic packets (right key) claiming node2/node3, sent f
     );
     const m0 = await metrics(c, 'node1');
     const r = await sendPool(c, 'client', 'spoof', pool, addrOf(c, 'node1'), 200, pool.length, 3000);
-    await sleep(200);
-    const m1 = await metrics(c, 'node1');
-    const d = rejectDelta(m0, m1);
+    const { d } = await rejectionsAfter(c, 'node1', m0, r.sent);
     t.diagnostic(`sent ${r.sent} authentic packets claiming node2/node3 from 192.0.2.2; node1 rejections: ${JSON.stringify(d)}`);
     assert.equal(d.spoofed_source, r.sent);
     assert.deepEqual(Object.keys(d), ['spoofed_source']);
@@ -351,9 +344,7 @@ test('truncated (0..100 bytes) and oversized (8193..65507 bytes) datagrams -> to
     const short = [...lengths.map((n) => Buffer.from(big.subarray(0, n))), ...Array.from({ length: 100 }, () => randomBytes(Math.floor(Math.random() * MIN_DATAGRAM)))];
     let m0 = await metrics(c, 'node1');
     const r1 = await sendPool(c, 'client', 'short', short, addrOf(c, 'node1'), 500, short.length, 3000);
-    await sleep(200);
-    let m1 = await metrics(c, 'node1');
-    const d1 = rejectDelta(m0, m1);
+    const { d: d1 } = await rejectionsAfter(c, 'node1', m0, r1.sent);
     t.diagnostic(`${r1.sent} truncated datagrams (0..100 bytes); node1 rejections: ${JSON.stringify(d1)}`);
     assert.equal(d1.too_short, r1.sent);
     assert.deepEqual(Object.keys(d1), ['too_short']);
@@ -365,9 +356,7 @@ test('truncated (0..100 bytes) and oversized (8193..65507 bytes) datagrams -> to
     assert.ok(large.every((b) => b.length > MAX_DATAGRAM && b.length >= HEADER_LEN));
     m0 = await metrics(c, 'node1');
     const r2 = await sendPool(c, 'client', 'large', large, addrOf(c, 'node1'), 50, 40, 3000);
-    await sleep(300);
-    m1 = await metrics(c, 'node1');
-    const d2 = rejectDelta(m0, m1);
+    const { d: d2 } = await rejectionsAfter(c, 'node1', m0, r2.sent);
     t.diagnostic(`${r2.sent} oversized datagrams (${[...new Set(large.map((b) => b.length))].join('/')} bytes); node1 rejections: ${JSON.stringify(d2)}`);
     assert.equal(d2.too_large, r2.sent);
     assert.deepEqual(Object.keys(d2), ['too_large']);

@@ -116,6 +116,31 @@ ${this.opts.quorum ? `quorum:\n${this.opts.quorum}\n` : ''}`;
     return JSON.parse(r.stdout);
   }
 
+  /**
+   * Polls `piha status --json` on `node` until `pred` holds; returns that status. Heartbeats,
+   * and the daemon's own start, take time a fixed sleep cannot promise on a busy machine.
+   */
+  async waitForStatus(node: string, what: string, pred: (s: any) => boolean, timeoutMs = 10_000): Promise<any> {
+    const t0 = now();
+    let last: any = null;
+    let err = '';
+    while (now() - t0 < timeoutMs) {
+      try {
+        last = await this.statusJson(node);
+        if (pred(last)) return last;
+      } catch (e) {
+        err = String(e); // daemon still starting
+      }
+      await sleep(100);
+    }
+    throw new Error(`${node}: not ${what} within ${timeoutMs} ms; last status: ${last ? JSON.stringify({ nodes: last.nodes, resources: last.resources, configMismatch: last.configMismatch }) : err}`);
+  }
+
+  /** Waits until `node` is quorate and sees every node online. */
+  async waitAllOnline(node: string, timeoutMs = 10_000): Promise<any> {
+    return this.waitForStatus(node, 'seeing every node online', (s) => s.quorate && s.nodes.every((n: any) => n.state === 'online'), timeoutMs);
+  }
+
   /** Waits until exactly one node has the VIP on its interface (per the watcher). */
   async waitForHolder(w: ReturnType<Lab['watchAddress']>, timeoutMs = 15000, not?: string): Promise<string> {
     const t0 = now();

@@ -260,10 +260,8 @@ export class LabProcess {
         () => done(new Error(`${this.name}: no line matching ${String(m)} within ${timeoutMs} ms; stderr: ${this.stderrLines.slice(-5).join(' | ')}`)),
         timeoutMs,
       );
-      void this.exited.then((x) => {
-        // give readline a tick to deliver the last lines
-        setTimeout(() => done(new Error(`${this.name} exited (${x.code ?? x.signal}) before printing a line matching ${String(m)}; stderr: ${this.stderrLines.slice(-5).join(' | ')}`)), 20);
-      });
+      // after the exit and the last of its output (which may still match)
+      void this.finished.then((x) => done(new Error(`${this.name} exited (${x.code ?? x.signal}) before printing a line matching ${String(m)}; stderr: ${this.stderrLines.slice(-5).join(' | ')}`)));
     });
   }
 
