@@ -22,7 +22,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -147,7 +147,6 @@ export class LabProcess {
   exitInfo: ExitInfo | null = null;
   private readonly child: ChildProcess;
   private readonly listeners = new Set<(line: string, stream: 'stdout' | 'stderr') => void>();
-  private log: WriteStream | null = null;
   /** Resolves once the process has exited, its output is read and its log file is written. */
   readonly closed: Promise<void> = Promise.resolve();
 
@@ -188,7 +187,6 @@ export class LabProcess {
     });
     if (opts.logFile) {
       const log = createWriteStream(opts.logFile, { flags: 'a' });
-      this.log = log;
       log.on('error', () => {});
       this.child.stdout!.on('data', (d: Buffer) => log.write(d));
       this.child.stderr!.on('data', (d: Buffer) => log.write(d));

@@ -67,7 +67,7 @@ describe('address guard', { skip: process.getuid?.() !== 0 ? 'needs root' : fals
     g.start();
     add('192.0.2.152');
     await sleep(100);
-    // 600 ms deadlines, a pet every 100 ms: 6 pets span 600 ms, so without the pushes the
+    // 600 ms deadlines, a pet every 100 ms: 7 pets span 700 ms, so without the pushes the
     // first deadline would have passed, and a late wake-up of up to 500 ms still passes.
     for (let i = 0; i < 7; i++) {
       g.pet(['192.0.2.152/32'], now() + 600, now());
