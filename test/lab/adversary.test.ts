@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { deriveKeys, encode, encodeRaw, HEADER_LEN, MAX_DATAGRAM, MIN_DATAGRAM, type CodecKeys } from '../../src/transport/codec.ts';
 import type { Heartbeat, Message } from '../../src/core/types.ts';
 import { LabCluster, VIP, pidAlive, type ClusterOptions } from './cluster.ts';
-import { now, requireLab, run, sleep, type AddressWatcher, type Interval, type LabProcess } from './lab.ts';
+import { now, requireLab, run, sleep, until, type AddressWatcher, type Interval, type LabProcess } from './lab.ts';
 import { recordRobustness } from '../robustness/record.ts';
 
 const SEND = fileURLToPath(new URL('./adversary-send.mjs', import.meta.url));
@@ -70,13 +70,15 @@ function rejectDelta(a: Map<string, number>, b: Map<string, number>): Record<str
  * (or 3 s pass): the sender's exit does not mean the daemon has read its socket's queue yet.
  */
 async function rejectionsAfter(c: LabCluster, node: string, m0: Map<string, number>, expected: number): Promise<{ m1: Map<string, number>; d: Record<string, number> }> {
-  const t0 = now();
-  for (;;) {
+  let last = { m1: m0, d: {} as Record<string, number> };
+  const grown = async () => {
     const m1 = await metrics(c, node);
-    const d = rejectDelta(m0, m1);
-    if (Object.values(d).reduce((a, b) => a + b, 0) >= expected || now() - t0 > 3000) return { m1, d };
-    await sleep(100);
-  }
+    last = { m1, d: rejectDelta(m0, m1) };
+    return Object.values(last.d).reduce((a, b) => a + b, 0) >= expected;
+  };
+  // no throw at the timeout: the exact comparisons after this say what is missing
+  await until(`${node}'s rejection counters`, grown, 3000, 100).catch(() => {});
+  return last;
 }
 
 function writePool(file: string, bufs: Buffer[]): void {

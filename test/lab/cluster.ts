@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync, rmSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Lab, now, sleep, type LabProcess } from './lab.ts';
+import { Lab, now, sleep, until, type LabProcess } from './lab.ts';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const PIHA = join(REPO, 'dist', 'piha');
@@ -121,19 +121,20 @@ ${this.opts.quorum ? `quorum:\n${this.opts.quorum}\n` : ''}`;
    * and the daemon's own start, take time a fixed sleep cannot promise on a busy machine.
    */
   async waitForStatus(node: string, what: string, pred: (s: any) => boolean, timeoutMs = 10_000): Promise<any> {
-    const t0 = now();
     let last: any = null;
     let err = '';
-    while (now() - t0 < timeoutMs) {
+    const poll = async () => {
       try {
         last = await this.statusJson(node);
-        if (pred(last)) return last;
+        return pred(last) && last;
       } catch (e) {
         err = String(e); // daemon still starting
+        return false;
       }
-      await sleep(100);
-    }
-    throw new Error(`${node}: not ${what} within ${timeoutMs} ms; last status: ${last ? JSON.stringify({ nodes: last.nodes, resources: last.resources, configMismatch: last.configMismatch }) : err}`);
+    };
+    return until(`${node} ${what}`, poll, timeoutMs, 100).catch((e: Error) => {
+      throw new Error(`${e.message}; last status: ${last ? JSON.stringify({ nodes: last.nodes, resources: last.resources, configMismatch: last.configMismatch }) : err}`);
+    });
   }
 
   /** Waits until `node` is quorate and sees every node online. */
